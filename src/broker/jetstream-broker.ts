@@ -1,0 +1,263 @@
+/**
+ * The production broker: NATS JetStream through the @nats-io v3 clients.
+ * Written for nats-server 2.9 and later (no multi-subject filters, no
+ * term reasons: see docs/architecture.md).
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  jetstream,
+  jetstreamManager,
+  type Consumer,
+  StorageType,
+} from "@nats-io/jetstream";
+import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { BrokerUnavailable, StreamNotFound } from "../errors.js";
+import type {
+  Broker,
+  ConsumerSpec,
+  Delivery,
+  FetchOptions,
+  PubAck,
+  PublishOptions,
+  ReadOptions,
+  StoredMessage,
+  StreamSpec,
+  StreamState,
+  Tail,
+  TailOptions,
+} from "./types.js";
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** The v3 client refuses pull expiries under one second. */
+const MIN_EXPIRES_MS = 1_000;
+
+export interface JetStreamBrokerOptions {
+  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
+  servers: string | string[];
+  /** Connection name shown by the server's monitoring. */
+  name?: string;
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+function toRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [k, v] of h) {
+    if (v[0] !== undefined) out[k] = v[0];
+  }
+  return out;
+}
+
+function toStored(m: JsMsg): StoredMessage {
+  return { subject: m.subject, seq: m.seq, data: m.data, headers: toRecord(m.headers), time: m.time.getTime() };
+}
+
+export class JetStreamBroker implements Broker {
+  readonly nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
+  readonly #consumers = new Map<string, Promise<Consumer>>();
+  readonly #tails = new Set<Tail>();
+
+  private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
+    this.nc = nc;
+    this.#js = js;
+    this.#jsm = jsm;
+  }
+
+  static async connect(opts: JetStreamBrokerOptions): Promise<JetStreamBroker> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: opts.servers, name: opts.name ?? "realer", maxReconnectAttempts: -1 });
+    } catch (err) {
+      throw new BrokerUnavailable(`${String(opts.servers)}: ${(err as Error).message}`, { cause: err });
+    }
+    const jsm = await jetstreamManager(nc);
+    return new JetStreamBroker(nc, jetstream(nc), jsm);
+  }
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    const cfg = {
+      name: spec.name,
+      subjects: spec.subjects,
+      max_age: nanos(spec.maxAgeMs ?? 0),
+      max_msgs: spec.maxMsgs ?? -1,
+      max_bytes: spec.maxBytes ?? -1,
+      max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+      duplicate_window: nanos(spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
+      storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
+      discard: DiscardPolicy.Old,
+    };
+    try {
+      await this.#jsm.streams.info(spec.name);
+    } catch (err) {
+      if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+      await this.#jsm.streams.add(cfg);
+      return;
+    }
+    const { storage: _immutable, ...mutable } = cfg;
+    await this.#jsm.streams.update(spec.name, mutable);
+  }
+
+  async streamState(stream: string): Promise<StreamState> {
+    try {
+      const { state } = await this.#jsm.streams.info(stream);
+      return {
+        name: stream,
+        messages: state.messages,
+        bytes: state.bytes,
+        firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq,
+        lastSeq: state.last_seq,
+      };
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+  }
+
+  async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
+    let h: MsgHdrs | undefined;
+    if (opts?.headers) {
+      h = natsHeaders();
+      for (const [k, v] of Object.entries(opts.headers)) h.set(k, v);
+    }
+    const ack = await this.#js.publish(subject, data, {
+      ...(opts?.msgId ? { msgID: opts.msgId } : {}),
+      ...(h ? { headers: h } : {}),
+    });
+    return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+  }
+
+  async ensureConsumer(spec: ConsumerSpec): Promise<void> {
+    const cfg = {
+      durable_name: spec.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(spec.ackWaitMs),
+      max_deliver: spec.maxDeliver,
+      max_ack_pending: spec.maxAckPending,
+      ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+    };
+    try {
+      await this.#jsm.consumers.info(spec.stream, spec.durable);
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(spec.stream, { cause: err });
+      if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
+      await this.#jsm.consumers.add(spec.stream, cfg);
+      return;
+    }
+    const { durable_name: _n, ack_policy: _a, deliver_policy: _d, ...mutable } = cfg;
+    await this.#jsm.consumers.update(spec.stream, spec.durable, mutable);
+  }
+
+  async *fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery> {
+    if (opts.signal?.aborted) return;
+    const key = `${stream}/${durable}`;
+    let consumer = this.#consumers.get(key);
+    if (!consumer) {
+      consumer = this.#js.consumers.get(stream, durable);
+      this.#consumers.set(key, consumer);
+      consumer.catch(() => this.#consumers.delete(key));
+    }
+    const iter = await (await consumer).fetch({
+      max_messages: Math.max(1, opts.max),
+      expires: Math.max(MIN_EXPIRES_MS, opts.expiresMs),
+    });
+    const stop = () => iter.stop();
+    opts.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const m of iter) {
+        let settled = false;
+        const once = (fn: () => void) => () => {
+          if (settled) return;
+          settled = true;
+          fn();
+        };
+        yield {
+          ...toStored(m),
+          deliveryCount: m.info.deliveryCount,
+          ack: once(() => m.ack()),
+          // 2.9 servers ignore a term reason and redeliver: call term() bare.
+          term: once(() => m.term()),
+          nak: (delayMs?: number) => once(() => m.nak(delayMs && delayMs > 0 ? delayMs : undefined))(),
+          working: () => {
+            if (!settled) m.working();
+          },
+        };
+      }
+    } finally {
+      opts.signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
+    const { lastSeq } = await this.streamState(stream);
+    const to = Math.min(opts.toSeq ?? lastSeq, lastSeq);
+    if (opts.fromSeq > to) return;
+    // A fresh options object every time: the client writes into it (see STACK.md).
+    const c = await this.#js.consumers.get(stream, {
+      filter_subjects: opts.subject ?? ">",
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: Math.max(1, opts.fromSeq),
+    });
+    try {
+      const info = await c.info(true);
+      if (info.num_pending === 0) return;
+      const iter = await c.consume({ max_messages: 256 });
+      for await (const m of iter) {
+        if (m.seq > to) break;
+        yield toStored(m);
+        if (m.seq === to || m.info.pending === 0) break;
+      }
+    } finally {
+      await c.delete().catch(() => {});
+    }
+  }
+
+  tail(stream: string, opts: TailOptions): Tail {
+    let stopped = false;
+    let iter: { stop(): void } | undefined;
+    const js = this.#js;
+    const tails = this.#tails;
+    const t: Tail = {
+      async *[Symbol.asyncIterator]() {
+        try {
+          const c = await js.consumers.get(stream, {
+            filter_subjects: opts.subject ?? ">",
+            deliver_policy: DeliverPolicy.StartSequence,
+            opt_start_seq: Math.max(1, opts.fromSeq),
+          });
+          if (stopped) return;
+          const msgs = await c.consume({ max_messages: 512 });
+          iter = msgs;
+          if (stopped) msgs.stop();
+          for await (const m of msgs) yield toStored(m);
+        } finally {
+          tails.delete(t);
+        }
+      },
+      stop() {
+        stopped = true;
+        iter?.stop();
+        tails.delete(t);
+      },
+    };
+    tails.add(t);
+    return t;
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.#tails) t.stop();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The in-memory twin of the JetStream broker: the embedded default for
+ * `realer dev` and for tests that need no server. One process only, and
+ * nothing survives a restart. It keeps every guarantee written on `Broker`;
+ * the contract suite runs against it and against JetStream.
+ */
+import { StreamNotFound } from "../errors.js";
+import { AsyncQueue } from "./async-queue.js";
+import { subjectMatches } from "./subject.js";
+import type {
+  Broker,
+  ConsumerSpec,
+  Delivery,
+  FetchOptions,
+  PubAck,
+  PublishOptions,
+  ReadOptions,
+  StoredMessage,
+  StreamSpec,
+  StreamState,
+  Tail,
+  TailOptions,
+} from "./types.js";
+
+const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+
+interface TailListener {
+  filter: string;
+  queue: AsyncQueue<StoredMessage>;
+}
+
+class MemoryStream {
+  spec: StreamSpec;
+  readonly msgs: StoredMessage[] = [];
+  lastSeq = 0;
+  bytes = 0;
+  readonly dedupe = new Map<string, { seq: number; at: number }>();
+  readonly consumers = new Map<string, MemoryConsumer>();
+  readonly tails = new Set<TailListener>();
+
+  constructor(spec: StreamSpec) {
+    this.spec = spec;
+  }
+
+  get firstSeq(): number {
+    return this.msgs[0]?.seq ?? this.lastSeq + 1;
+  }
+
+  /** Index of the first stored message with seq >= `seq`. */
+  indexFrom(seq: number): number {
+    let lo = 0;
+    let hi = this.msgs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.msgs[mid]!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  get(seq: number): StoredMessage | undefined {
+    const m = this.msgs[this.indexFrom(seq)];
+    return m?.seq === seq ? m : undefined;
+  }
+
+  store(subject: string, data: Uint8Array, opts: PublishOptions | undefined): PubAck {
+    const now = Date.now();
+    const window = this.spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
+    if (opts?.msgId) {
+      const seen = this.dedupe.get(opts.msgId);
+      if (seen && now - seen.at < window) return { stream: this.spec.name, seq: seen.seq, duplicate: true };
+    }
+    const msg: StoredMessage = { subject, seq: ++this.lastSeq, data, headers: { ...opts?.headers }, time: now };
+    this.msgs.push(msg);
+    this.bytes += data.byteLength;
+    if (opts?.msgId) this.dedupe.set(opts.msgId, { seq: msg.seq, at: now });
+    this.trim(now, window);
+    for (const t of this.tails) if (subjectMatches(t.filter, subject)) t.queue.push(msg);
+    for (const c of this.consumers.values()) c.pump();
+    return { stream: this.spec.name, seq: msg.seq, duplicate: false };
+  }
+
+  trim(now: number, window: number): void {
+    const { maxMsgs, maxAgeMs, maxBytes, maxMsgsPerSubject } = this.spec;
+    const drop = () => {
+      const m = this.msgs.shift()!;
+      this.bytes -= m.data.byteLength;
+    };
+    while (maxMsgs !== undefined && this.msgs.length > maxMsgs) drop();
+    while (maxBytes !== undefined && this.bytes > maxBytes && this.msgs.length > 0) drop();
+    while (maxAgeMs !== undefined && this.msgs.length > 0 && now - this.msgs[0]!.time > maxAgeMs) drop();
+    if (maxMsgsPerSubject !== undefined) {
+      const last = this.msgs[this.msgs.length - 1]!;
+      let count = 0;
+      for (let i = this.msgs.length - 1; i >= 0; i--) {
+        const m = this.msgs[i]!;
+        if (m.subject !== last.subject) continue;
+        if (++count > maxMsgsPerSubject) {
+          this.msgs.splice(i, 1);
+          this.bytes -= m.data.byteLength;
+        }
+      }
+    }
+    // The dedupe map is ordered by insertion, so expired ids are at its front.
+    for (const [id, seen] of this.dedupe) {
+      if (now - seen.at < window) break;
+      this.dedupe.delete(id);
+    }
+  }
+}
+
+interface Claim {
+  count: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface PendingFetch {
+  remaining: number;
+  queue: AsyncQueue<Delivery>;
+}
+
+class MemoryConsumer {
+  spec: ConsumerSpec;
+  readonly #stream: MemoryStream;
+  /** Next stream sequence never delivered before. */
+  #cursor: number;
+  /** Claimed and not yet settled. */
+  readonly #claims = new Map<number, Claim>();
+  /** Sequences waiting for redelivery, with their delivery counts so far. */
+  readonly #ready: { seq: number; count: number }[] = [];
+  readonly #fetches: PendingFetch[] = [];
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor(stream: MemoryStream, spec: ConsumerSpec) {
+    this.#stream = stream;
+    this.spec = spec;
+    this.#cursor = stream.firstSeq;
+  }
+
+  addFetch(f: PendingFetch): void {
+    this.#fetches.push(f);
+    this.pump();
+  }
+
+  removeFetch(f: PendingFetch): void {
+    const i = this.#fetches.indexOf(f);
+    if (i >= 0) this.#fetches.splice(i, 1);
+  }
+
+  /** Hands out whatever can be delivered now to the fetches waiting for it. */
+  pump(): void {
+    while (this.#fetches.length > 0 && this.#claims.size < this.spec.maxAckPending) {
+      const next = this.#next();
+      if (!next) return;
+      const f = this.#fetches[0]!;
+      this.#deliver(next.msg, next.count + 1, f);
+      if (--f.remaining === 0) {
+        this.#fetches.shift();
+        f.queue.end();
+      }
+    }
+  }
+
+  close(): void {
+    for (const c of this.#claims.values()) clearTimeout(c.timer);
+    for (const t of this.#timers) clearTimeout(t);
+    for (const f of this.#fetches.splice(0)) f.queue.end();
+  }
+
+  #next(): { msg: StoredMessage; count: number } | undefined {
+    while (this.#ready.length > 0) {
+      const r = this.#ready.shift()!;
+      const msg = this.#stream.get(r.seq);
+      if (msg) return { msg, count: r.count };
+    }
+    const filter = this.spec.filterSubject ?? ">";
+    const msgs = this.#stream.msgs;
+    for (let i = this.#stream.indexFrom(this.#cursor); i < msgs.length; i++) {
+      const msg = msgs[i]!;
+      this.#cursor = msg.seq + 1;
+      if (subjectMatches(filter, msg.subject)) return { msg, count: 0 };
+    }
+    this.#cursor = Math.max(this.#cursor, this.#stream.lastSeq + 1);
+    return undefined;
+  }
+
+  #deliver(msg: StoredMessage, count: number, f: PendingFetch): void {
+    const claim: Claim = { count, timer: undefined };
+    const arm = () => {
+      clearTimeout(claim.timer);
+      claim.timer = setTimeout(() => this.#expire(msg.seq), this.spec.ackWaitMs);
+      claim.timer.unref();
+    };
+    this.#claims.set(msg.seq, claim);
+    arm();
+    let settled = false;
+    const settle = (then: () => void) => {
+      if (settled || this.#claims.get(msg.seq) !== claim) return;
+      settled = true;
+      clearTimeout(claim.timer);
+      this.#claims.delete(msg.seq);
+      then();
+      this.pump();
+    };
+    f.queue.push({
+      ...msg,
+      deliveryCount: count,
+      ack: () => settle(() => {}),
+      term: () => settle(() => {}),
+      nak: (delayMs = 0) => settle(() => this.#redeliver(msg.seq, count, delayMs)),
+      working: () => {
+        if (!settled && this.#claims.get(msg.seq) === claim) arm();
+      },
+    });
+  }
+
+  #expire(seq: number): void {
+    const claim = this.#claims.get(seq);
+    if (!claim) return;
+    this.#claims.delete(seq);
+    this.#redeliver(seq, claim.count, 0);
+    this.pump();
+  }
+
+  #redeliver(seq: number, count: number, delayMs: number): void {
+    if (this.spec.maxDeliver > 0 && count >= this.spec.maxDeliver) return;
+    const enqueue = () => {
+      let i = this.#ready.length;
+      while (i > 0 && this.#ready[i - 1]!.seq > seq) i--;
+      this.#ready.splice(i, 0, { seq, count });
+    };
+    if (delayMs <= 0) {
+      enqueue();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      enqueue();
+      this.pump();
+    }, delayMs);
+    t.unref();
+    this.#timers.add(t);
+  }
+}
+
+export class MemoryBroker implements Broker {
+  readonly #streams = new Map<string, MemoryStream>();
+  #closed = false;
+
+  async ensureStream(spec: StreamSpec): Promise<void> {
+    const s = this.#streams.get(spec.name);
+    if (s) s.spec = { ...spec };
+    else this.#streams.set(spec.name, new MemoryStream({ ...spec }));
+  }
+
+  async streamState(stream: string): Promise<StreamState> {
+    const s = this.#stream(stream);
+    return { name: stream, messages: s.msgs.length, bytes: s.bytes, firstSeq: s.firstSeq, lastSeq: s.lastSeq };
+  }
+
+  async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
+    for (const s of this.#streams.values()) {
+      if (s.spec.subjects.some((f) => subjectMatches(f, subject))) return s.store(subject, data, opts);
+    }
+    throw new StreamNotFound(`for subject ${subject}`);
+  }
+
+  async ensureConsumer(spec: ConsumerSpec): Promise<void> {
+    const s = this.#stream(spec.stream);
+    const c = s.consumers.get(spec.durable);
+    if (c) c.spec = { ...spec };
+    else s.consumers.set(spec.durable, new MemoryConsumer(s, { ...spec }));
+  }
+
+  fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery> {
+    const consumer = this.#stream(stream).consumers.get(durable);
+    if (!consumer) throw new StreamNotFound(`${stream} consumer ${durable}`);
+    let f: PendingFetch;
+    const finish = () => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", finish);
+      consumer.removeFetch(f);
+      f.queue.end();
+    };
+    f = { remaining: Math.max(1, opts.max), queue: new AsyncQueue<Delivery>(finish) };
+    const timer = setTimeout(finish, opts.expiresMs);
+    opts.signal?.addEventListener("abort", finish, { once: true });
+    if (this.#closed || opts.signal?.aborted) finish();
+    else consumer.addFetch(f);
+    return f.queue;
+  }
+
+  async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
+    const s = this.#stream(stream);
+    const to = opts.toSeq ?? s.lastSeq;
+    const filter = opts.subject ?? ">";
+    let seq = opts.fromSeq;
+    while (seq <= to) {
+      const m = s.msgs[s.indexFrom(seq)];
+      if (!m || m.seq > to) return;
+      seq = m.seq + 1;
+      if (subjectMatches(filter, m.subject)) yield m;
+    }
+  }
+
+  tail(stream: string, opts: TailOptions): Tail {
+    const s = this.#stream(stream);
+    const filter = opts.subject ?? ">";
+    const listener: TailListener = { filter, queue: new AsyncQueue(() => s.tails.delete(listener)) };
+    for (let i = s.indexFrom(opts.fromSeq); i < s.msgs.length; i++) {
+      const m = s.msgs[i]!;
+      if (subjectMatches(filter, m.subject)) listener.queue.push(m);
+    }
+    s.tails.add(listener);
+    return {
+      [Symbol.asyncIterator]: () => listener.queue[Symbol.asyncIterator](),
+      stop: () => {
+        s.tails.delete(listener);
+        listener.queue.end();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const s of this.#streams.values()) {
+      for (const c of s.consumers.values()) c.close();
+      for (const t of s.tails) t.queue.end();
+      s.tails.clear();
+    }
+  }
+
+  #stream(name: string): MemoryStream {
+    const s = this.#streams.get(name);
+    if (!s) throw new StreamNotFound(name);
+    return s;
+  }
+}

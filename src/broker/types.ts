@@ -1,0 +1,148 @@
+/**
+ * The broker seam. Everything above this folder talks to a `Broker`; only the
+ * CLI wiring chooses the implementation (JetStream in production, the
+ * in-memory twin for `realer dev` and unit tests). One contract suite
+ * (test/contract/broker.contract.ts) runs against both, so they cannot drift.
+ *
+ * Guarantees every implementation keeps:
+ * - A stream stores messages in one total order; `seq` starts at 1 and only grows.
+ *   A sequence, once assigned, never names another message.
+ * - `publish` resolves only after the message is stored, with its sequence.
+ *   A second publish with the same `msgId` inside the stream's duplicate window
+ *   stores nothing and resolves with the first message's sequence and `duplicate: true`.
+ * - Durable consumers deliver at least once. A delivery that is neither acked
+ *   nor marked in progress within `ackWaitMs` is delivered again; after
+ *   `maxDeliver` deliveries it is not delivered again.
+ * - `read` and `tail` deliver the messages of a subject filter in sequence order,
+ *   with no gap and no duplicate.
+ */
+
+/** Messages kept by a stream, and for how long. Absent limits mean unlimited. */
+export interface StreamSpec {
+  /** Stream name, e.g. "REALER_EVENTS". */
+  name: string;
+  /** Subjects the stream captures; NATS wildcards allowed ("realer.events.>"). */
+  subjects: string[];
+  /** Oldest message age kept, in milliseconds. */
+  maxAgeMs?: number;
+  /** Most messages kept in the whole stream; the oldest go first. */
+  maxMsgs?: number;
+  /** Most messages kept per subject; the oldest of that subject go first. */
+  maxMsgsPerSubject?: number;
+  /** Most bytes kept. */
+  maxBytes?: number;
+  /** How long a `msgId` suppresses duplicates, in milliseconds. Default 2 minutes. */
+  duplicateWindowMs?: number;
+  /** Where the JetStream implementation stores it. Default "file". Ignored in memory. */
+  storage?: "file" | "memory";
+}
+
+export interface StreamState {
+  name: string;
+  messages: number;
+  bytes: number;
+  /** Sequence of the oldest stored message; `lastSeq + 1` when the stream is empty. */
+  firstSeq: number;
+  /** Sequence of the newest message ever stored; 0 when none ever was. */
+  lastSeq: number;
+}
+
+export interface PublishOptions {
+  /** Dedupe id (Nats-Msg-Id): a repeat inside the duplicate window stores nothing. */
+  msgId?: string;
+  /** String headers stored with the message. */
+  headers?: Record<string, string>;
+}
+
+export interface PubAck {
+  stream: string;
+  seq: number;
+  /** True when `msgId` was seen inside the window and nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface StoredMessage {
+  subject: string;
+  /** The stream sequence. */
+  seq: number;
+  data: Uint8Array;
+  headers: Record<string, string>;
+  /** When the stream stored it, Unix milliseconds. */
+  time: number;
+}
+
+/** A claimed message of a durable consumer: settle it exactly once. */
+export interface Delivery extends StoredMessage {
+  /** 1 on first delivery, then 2, 3 ... up to the consumer's `maxDeliver`. */
+  deliveryCount: number;
+  /** Done: never deliver again. Fire and forget: a lost ack means one redelivery. */
+  ack(): void;
+  /** Not now: deliver again after `delayMs` (0: as soon as possible). */
+  nak(delayMs?: number): void;
+  /** Still working: restart the ack-wait clock so the claim is kept. */
+  working(): void;
+  /** Never deliver again, without success (poison message). */
+  term(): void;
+}
+
+export interface ConsumerSpec {
+  stream: string;
+  /** Durable name: every process that uses it shares one queue of claims. */
+  durable: string;
+  /** Only messages whose subject matches; default: the whole stream. */
+  filterSubject?: string;
+  /** How long a claim lasts without an ack or `working()`, in milliseconds. */
+  ackWaitMs: number;
+  /** Deliveries before a message is given up on; -1 for no limit. */
+  maxDeliver: number;
+  /** Claims outstanding across all processes at once. */
+  maxAckPending: number;
+}
+
+export interface FetchOptions {
+  /** Most deliveries this fetch yields. */
+  max: number;
+  /** The fetch ends after this long even when fewer than `max` arrived, in ms. */
+  expiresMs: number;
+  /** Ends the fetch early (deliveries already yielded stay claimed). */
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  /** Subject filter; default: the whole stream. */
+  subject?: string;
+  /** First sequence to read (inclusive). */
+  fromSeq: number;
+  /** Last sequence to read (inclusive); default: the stream's last sequence when the read starts. */
+  toSeq?: number;
+}
+
+export interface TailOptions {
+  subject?: string;
+  /** First sequence to deliver; messages stored later are delivered as they arrive. */
+  fromSeq: number;
+}
+
+/** An endless read: history from `fromSeq`, then live messages. */
+export interface Tail extends AsyncIterable<StoredMessage> {
+  stop(): void;
+}
+
+export interface Broker {
+  /** Creates the stream, or updates its limits to `spec`. Idempotent. */
+  ensureStream(spec: StreamSpec): Promise<void>;
+  /** The stream's counts and sequence bounds; rejects with StreamNotFound. */
+  streamState(stream: string): Promise<StreamState>;
+  /** Stores one message; resolves when it is stored. */
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck>;
+  /** Creates the durable consumer, or updates it to `spec`. Idempotent. */
+  ensureConsumer(spec: ConsumerSpec): Promise<void>;
+  /** Claims up to `max` deliveries of a durable consumer as they become available. */
+  fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery>;
+  /** Reads stored messages in order, then ends. */
+  read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage>;
+  /** Reads stored messages in order and keeps going with new ones until stopped. */
+  tail(stream: string, opts: TailOptions): Tail;
+  /** Stops everything; outstanding fetches and tails end. */
+  close(): Promise<void>;
+}

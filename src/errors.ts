@@ -1,0 +1,90 @@
+/**
+ * The one error catalogue. Every error realer raises has a code here and a
+ * line in docs/errors.md (a test checks both directions).
+ *
+ * `disposition` says what a component does when it meets the error:
+ * - "client": the caller sent something wrong; answer 4xx (HTTP) or exit non-zero (CLI).
+ * - "retry":  a passing failure; the event is nak'ed with a backoff delay.
+ * - "drop":   the event can never succeed; it is terminated, counted and dead-lettered.
+ * - "fatal":  the process cannot go on; supervisors stop or restart the component.
+ */
+import createError, { type FastifyErrorConstructor } from "@fastify/error";
+
+export type Disposition = "client" | "retry" | "drop" | "fatal";
+
+export interface RealerErrorConstructor extends FastifyErrorConstructor {
+  readonly disposition: Disposition;
+}
+
+/** Every code, in one list, for docs and tests. */
+export const catalogue = new Map<string, { message: string; status: number; disposition: Disposition }>();
+
+function define(code: string, message: string, status: number, disposition: Disposition): RealerErrorConstructor {
+  catalogue.set(code, { message, status, disposition });
+  const ctor = createError(code, message, status) as RealerErrorConstructor;
+  Object.defineProperty(ctor, "disposition", { value: disposition });
+  return ctor;
+}
+
+// Subscribing (edge)
+export const ChannelInvalid = define(
+  "REALER_ERR_CHANNEL_INVALID",
+  "channel name %s is invalid: use 1-128 characters of [A-Za-z0-9_-], with ':' between segments",
+  400,
+  "client",
+);
+export const NoChannels = define("REALER_ERR_NO_CHANNELS", "at least one channel parameter is required", 400, "client");
+export const TooManyChannels = define(
+  "REALER_ERR_TOO_MANY_CHANNELS",
+  "%s channels requested; at most %s are allowed per connection",
+  400,
+  "client",
+);
+export const LastEventIdInvalid = define(
+  "REALER_ERR_LAST_EVENT_ID_INVALID",
+  "Last-Event-ID %s is invalid: expected a stream sequence (a non-negative integer)",
+  400,
+  "client",
+);
+export const NotEventStream = define(
+  "REALER_ERR_NOT_EVENT_STREAM",
+  "this endpoint serves text/event-stream: send Accept: text/event-stream",
+  406,
+  "client",
+);
+export const NotFound = define("REALER_ERR_NOT_FOUND", "no route for %s %s", 404, "client");
+export const BadRequest = define("REALER_ERR_BAD_REQUEST", "bad request: %s", 400, "client");
+
+// Events (worker pipeline)
+export const EventDecode = define("REALER_ERR_EVENT_DECODE", "event could not be decoded: %s", 422, "drop");
+export const EventUnknownType = define(
+  "REALER_ERR_EVENT_UNKNOWN_TYPE",
+  "event type %s is not registered",
+  422,
+  "drop",
+);
+export const EventInvalid = define("REALER_ERR_EVENT_INVALID", "event is invalid: %s", 422, "drop");
+export const PublishFailed = define(
+  "REALER_ERR_PUBLISH_FAILED",
+  "publishing to the channel stream failed: %s",
+  503,
+  "retry",
+);
+
+// Infrastructure
+export const BrokerUnavailable = define("REALER_ERR_BROKER_UNAVAILABLE", "broker unavailable: %s", 503, "fatal");
+export const StreamNotFound = define("REALER_ERR_STREAM_NOT_FOUND", "stream %s does not exist", 404, "client");
+export const ConfigInvalid = define("REALER_ERR_CONFIG_INVALID", "configuration is invalid: %s", 500, "fatal");
+export const CliUsage = define("REALER_ERR_CLI_USAGE", "%s", 2, "client");
+
+/** The code of any error, or undefined when it is not one of ours. */
+export function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && catalogue.has(code) ? code : undefined;
+}
+
+/** What to do with an error met while processing an event; unknown errors are retried. */
+export function dispositionOf(err: unknown): Disposition {
+  const code = codeOf(err);
+  return code ? catalogue.get(code)!.disposition : "retry";
+}

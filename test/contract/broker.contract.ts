@@ -1,0 +1,247 @@
+/**
+ * The broker contract, written once and run against every implementation
+ * (memory-broker.test.ts, jetstream-broker.test.ts), so the in-memory twin
+ * cannot drift from JetStream.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Broker, Delivery, StoredMessage } from "../../src/broker/types.js";
+
+export interface BrokerFixture {
+  broker: Broker;
+  close(): Promise<void>;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const text = (m: StoredMessage) => dec.decode(m.data);
+
+async function collect<T>(it: AsyncIterable<T>, limit = Number.POSITIVE_INFINITY): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) {
+    out.push(x);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+let n = 0;
+function names() {
+  n++;
+  return { stream: `C${n}_${process.pid}`, subj: `c${n}p${process.pid}` };
+}
+
+export function brokerContract(label: string, factory: () => Promise<BrokerFixture>): void {
+  describe(`Broker contract: ${label}`, () => {
+    let fx: BrokerFixture;
+    let broker: Broker;
+    before(async () => {
+      fx = await factory();
+      broker = fx.broker;
+    });
+    after(async () => {
+      await fx?.close();
+    });
+
+    async function stream(opts: { maxMsgs?: number; duplicateWindowMs?: number } = {}) {
+      const { stream, subj } = names();
+      await broker.ensureStream({ name: stream, subjects: [`${subj}.>`], storage: "memory", ...opts });
+      return { stream, subj };
+    }
+
+    async function publishN(subj: string, count: number, prefix = "m") {
+      const seqs: number[] = [];
+      for (let i = 0; i < count; i++) seqs.push((await broker.publish(`${subj}.a`, enc.encode(`${prefix}${i}`))).seq);
+      return seqs;
+    }
+
+    it("assigns increasing sequences from 1 and reports them in the stream state", async () => {
+      const { stream, subj } = await stream_();
+      const seqs = await publishN(subj, 3);
+      assert.deepEqual(seqs, [1, 2, 3]);
+      const st = await broker.streamState(stream);
+      assert.equal(st.messages, 3);
+      assert.equal(st.firstSeq, 1);
+      assert.equal(st.lastSeq, 3);
+    });
+
+    // A named alias keeps the test bodies readable.
+    const stream_ = stream;
+
+    it("stores headers with the message", async () => {
+      const { stream, subj } = await stream_();
+      await broker.publish(`${subj}.h`, enc.encode("x"), { headers: { "x-trace": "t1" } });
+      const [m] = await collect(broker.read(stream, { fromSeq: 1 }));
+      assert.equal(m?.headers["x-trace"], "t1");
+    });
+
+    it("suppresses a duplicate msgId inside the window and returns the first sequence", async () => {
+      const { stream, subj } = await stream_();
+      const a = await broker.publish(`${subj}.a`, enc.encode("one"), { msgId: "id-1" });
+      const b = await broker.publish(`${subj}.a`, enc.encode("two"), { msgId: "id-1" });
+      assert.equal(a.duplicate, false);
+      assert.equal(b.duplicate, true);
+      assert.equal(b.seq, a.seq);
+      assert.equal((await broker.streamState(stream)).messages, 1);
+    });
+
+    it("creates and updates a stream idempotently", async () => {
+      const { stream, subj } = names();
+      await broker.ensureStream({ name: stream, subjects: [`${subj}.>`], storage: "memory" });
+      await broker.publish(`${subj}.a`, enc.encode("kept"));
+      await broker.ensureStream({ name: stream, subjects: [`${subj}.>`], storage: "memory", maxMsgs: 100 });
+      assert.equal((await broker.streamState(stream)).messages, 1);
+    });
+
+    it("drops the oldest messages past maxMsgs and moves firstSeq", async () => {
+      const { stream, subj } = await stream_({ maxMsgs: 2 });
+      await publishN(subj, 5);
+      const st = await broker.streamState(stream);
+      assert.equal(st.messages, 2);
+      assert.equal(st.firstSeq, 4);
+      assert.equal(st.lastSeq, 5);
+    });
+
+    it("rejects the state of an unknown stream with REALER_ERR_STREAM_NOT_FOUND", async () => {
+      await assert.rejects(broker.streamState("NO_SUCH_STREAM"), { code: "REALER_ERR_STREAM_NOT_FOUND" });
+    });
+
+    it("reads a range in order, filtered by subject, and ends", async () => {
+      const { stream, subj } = await stream_();
+      for (let i = 1; i <= 6; i++) await broker.publish(`${subj}.${i % 2 ? "odd" : "even"}`, enc.encode(`v${i}`));
+      const all = await collect(broker.read(stream, { fromSeq: 2, toSeq: 5 }));
+      assert.deepEqual(all.map((m) => m.seq), [2, 3, 4, 5]);
+      const odd = await collect(broker.read(stream, { fromSeq: 1, subject: `${subj}.odd` }));
+      assert.deepEqual(odd.map(text), ["v1", "v3", "v5"]);
+      const none = await collect(broker.read(stream, { fromSeq: 7 }));
+      assert.deepEqual(none, []);
+      const noMatch = await collect(broker.read(stream, { fromSeq: 1, subject: `${subj}.nothing` }));
+      assert.deepEqual(noMatch, []);
+    });
+
+    it("tails history from a sequence, then live messages, with no gap and no duplicate", async () => {
+      const { stream, subj } = await stream_();
+      await publishN(subj, 3, "h");
+      const t = broker.tail(stream, { fromSeq: 2 });
+      const got: StoredMessage[] = [];
+      const done = (async () => {
+        for await (const m of t) {
+          got.push(m);
+          if (got.length === 4) break;
+        }
+      })();
+      await publishN(subj, 2, "l");
+      await done;
+      t.stop();
+      assert.deepEqual(got.map(text), ["h1", "h2", "l0", "l1"]);
+      assert.deepEqual(got.map((m) => m.seq), [2, 3, 4, 5]);
+    });
+
+    describe("durable consumers", () => {
+      async function consumer(opts: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number } = {}) {
+        const { stream, subj } = await stream_();
+        const durable = "w";
+        await broker.ensureConsumer({
+          stream,
+          durable,
+          ackWaitMs: opts.ackWaitMs ?? 30_000,
+          maxDeliver: opts.maxDeliver ?? -1,
+          maxAckPending: opts.maxAckPending ?? 1000,
+        });
+        await broker.ensureConsumer({
+          stream,
+          durable,
+          ackWaitMs: opts.ackWaitMs ?? 30_000,
+          maxDeliver: opts.maxDeliver ?? -1,
+          maxAckPending: opts.maxAckPending ?? 1000,
+        });
+        const fetch = (max: number, expiresMs = 1000) => collect(broker.fetch(stream, durable, { max, expiresMs }), max);
+        return { stream, subj, fetch };
+      }
+
+      it("delivers each message once to the processes sharing a durable, and an ack settles it", async () => {
+        const { subj, fetch } = await consumer();
+        await publishN(subj, 4);
+        const [a, b] = await Promise.all([fetch(2), fetch(2)]);
+        const seen = [...a, ...b].map((d) => d.seq).sort();
+        assert.deepEqual(seen, [1, 2, 3, 4]);
+        for (const d of [...a, ...b]) {
+          assert.equal(d.deliveryCount, 1);
+          d.ack();
+        }
+        assert.deepEqual(await fetch(1), []);
+      });
+
+      it("redelivers a claim that outlives the ack wait, counting deliveries", async () => {
+        const { subj, fetch } = await consumer({ ackWaitMs: 500 });
+        await publishN(subj, 1);
+        const [first] = await fetch(1);
+        assert.equal(first?.deliveryCount, 1);
+        const [again] = await fetch(1, 3000);
+        assert.equal(again?.seq, first?.seq);
+        assert.equal(again?.deliveryCount, 2);
+        again?.ack();
+      });
+
+      it("keeps a claim while working() is signalled", async () => {
+        const { subj, fetch } = await consumer({ ackWaitMs: 500 });
+        await publishN(subj, 1);
+        const [d] = await fetch(1);
+        const keep = setInterval(() => d?.working(), 150);
+        try {
+          assert.deepEqual(await fetch(1, 2000), [], "no redelivery while working");
+        } finally {
+          clearInterval(keep);
+        }
+        d?.ack();
+      });
+
+      it("redelivers after a nak, no sooner than its delay", async () => {
+        const { subj, fetch } = await consumer();
+        await publishN(subj, 1);
+        const [d] = await fetch(1);
+        const t0 = Date.now();
+        d?.nak(400);
+        const [again] = await fetch(1, 3000);
+        assert.ok(Date.now() - t0 >= 350, "not before the delay");
+        assert.equal(again?.deliveryCount, 2);
+        again?.ack();
+      });
+
+      it("never redelivers a terminated message", async () => {
+        const { subj, fetch } = await consumer();
+        await publishN(subj, 2);
+        const [d] = await fetch(1);
+        d?.term();
+        const rest = await fetch(2, 1500);
+        assert.deepEqual(rest.map((x) => x.seq), [2]);
+        rest[0]?.ack();
+      });
+
+      it("gives a message up after maxDeliver deliveries", async () => {
+        const { subj, fetch } = await consumer({ ackWaitMs: 300, maxDeliver: 2 });
+        await publishN(subj, 1);
+        const counts: number[] = [];
+        let batch: Delivery[];
+        do {
+          batch = await fetch(1, 1200);
+          for (const d of batch) {
+            counts.push(d.deliveryCount);
+            d.nak();
+          }
+        } while (batch.length > 0 && counts.length < 5);
+        assert.deepEqual(counts, [1, 2]);
+      });
+
+      it("holds at most maxAckPending claims at once", async () => {
+        const { subj, fetch } = await consumer({ maxAckPending: 3 });
+        await publishN(subj, 5);
+        const first = await fetch(5, 1000);
+        assert.equal(first.length, 3);
+        for (const d of first) d.ack();
+        const rest = await fetch(5, 1000);
+        assert.deepEqual(rest.map((d) => d.seq), [4, 5]);
+      });
+    });
+  });
+}
