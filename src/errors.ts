@@ -54,6 +54,14 @@ export const NotEventStream = define(
 );
 export const NotFound = define("REALER_ERR_NOT_FOUND", "no route for %s %s", 404, "client");
 export const BadRequest = define("REALER_ERR_BAD_REQUEST", "bad request: %s", 400, "client");
+export const PayloadTooLarge = define("REALER_ERR_PAYLOAD_TOO_LARGE", "request body is larger than %s bytes", 413, "client");
+export const UnsupportedMediaType = define(
+  "REALER_ERR_UNSUPPORTED_MEDIA_TYPE",
+  "content type %s is not supported here",
+  415,
+  "client",
+);
+export const Internal = define("REALER_ERR_INTERNAL", "internal error", 500, "fatal");
 
 // Events (worker pipeline)
 export const EventDecode = define("REALER_ERR_EVENT_DECODE", "event could not be decoded: %s", 422, "drop");

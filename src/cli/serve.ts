@@ -1,0 +1,64 @@
+/** The long-running commands, with graceful shutdown on SIGTERM and SIGINT. */
+import type { Broker } from "../broker/types.js";
+import type { RealerConfig } from "../config/config.js";
+import type { Logger } from "../log/logger.js";
+import type { Worker } from "../worker/worker.js";
+import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
+
+interface Running {
+  broker: Broker;
+  worker?: Worker;
+  edge?: RunningEdge;
+}
+
+function onShutdown(r: Running, log: Logger): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "draining");
+    try {
+      await r.edge?.app.close();
+      await r.worker?.stop();
+      await r.broker.close();
+      log.info("stopped");
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, "shutdown failed");
+      process.exit(1);
+    }
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  r.worker?.fatal.then((err) => {
+    log.fatal({ err }, "worker stopped on a fatal error");
+    void stop("fatal").finally(() => process.exit(1));
+  });
+}
+
+export async function runDev(cfg: RealerConfig, log: Logger): Promise<void> {
+  const broker = await openBroker(cfg, "realer-dev");
+  await ensureStreams(broker, cfg);
+  const domain = loadDomain();
+  const worker = await startWorker(broker, cfg, domain, log);
+  const producer = createProducer(broker, cfg, domain, "realer-dev");
+  const edge = await startEdge(broker, cfg, log, { producer, demo: true });
+  log.info({ url: edge.url, broker: cfg.nats ? "jetstream" : "memory" }, `realer dev: open ${edge.url}`);
+  onShutdown({ broker, worker, edge }, log);
+}
+
+export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
+  const broker = await openBroker(cfg, "realer-worker");
+  await ensureStreams(broker, cfg);
+  const worker = await startWorker(broker, cfg, loadDomain(), log);
+  log.info({ durable: cfg.worker.durable }, "worker running");
+  onShutdown({ broker, worker }, log);
+}
+
+export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean): Promise<void> {
+  const broker = await openBroker(cfg, "realer-edge");
+  await ensureStreams(broker, cfg);
+  const producer = createProducer(broker, cfg, loadDomain(), "realer-edge");
+  const edge = await startEdge(broker, cfg, log, { producer, demo });
+  onShutdown({ broker, edge }, log);
+}

@@ -1,0 +1,103 @@
+/**
+ * The one seam where implementations are chosen: the broker (JetStream when a
+ * NATS URL is configured, the in-memory twin otherwise), the streams, and
+ * the components each command runs.
+ */
+import type { FastifyInstance } from "fastify";
+import { JetStreamBroker } from "../broker/jetstream-broker.js";
+import { MemoryBroker } from "../broker/memory-broker.js";
+import type { Broker } from "../broker/types.js";
+import type { RealerConfig } from "../config/config.js";
+import { registerComments } from "../demo/comments.js";
+import { demoRoutes } from "../demo/routes.js";
+import { buildEdge } from "../edge/build-edge.js";
+import { Hub } from "../edge/hub.js";
+import { EventRegistry } from "../events/registry.js";
+import { ingestRoutes } from "../ingest/routes.js";
+import type { Logger } from "../log/logger.js";
+import { standardPipeline } from "../pipeline/pipeline.js";
+import type { Handler } from "../pipeline/types.js";
+import { Producer } from "../producer/producer.js";
+import { Worker } from "../worker/worker.js";
+
+export async function openBroker(cfg: RealerConfig, name: string): Promise<Broker> {
+  if (!cfg.nats) return new MemoryBroker();
+  return JetStreamBroker.connect({ servers: cfg.nats.split(","), name });
+}
+
+/** Creates or updates every stream realer uses; idempotent, run by every process at start. */
+export async function ensureStreams(broker: Broker, cfg: RealerConfig): Promise<void> {
+  const memory = !cfg.nats;
+  for (const s of [cfg.streams.events, cfg.streams.channels, cfg.streams.deadLetters]) {
+    await broker.ensureStream(memory ? { ...s, storage: "memory" } : s);
+  }
+}
+
+export interface Domain {
+  registry: EventRegistry;
+  handlers: Map<string, Handler>;
+}
+
+/** The event types and handlers this build knows: the demo comments domain. */
+export function loadDomain(): Domain {
+  const registry = new EventRegistry();
+  const handlers = registerComments(registry);
+  return { registry, handlers };
+}
+
+export function createProducer(broker: Broker, cfg: RealerConfig, domain: Domain, name = "realer"): Producer {
+  return new Producer({ broker, registry: domain.registry, prefix: cfg.subjects.events, name });
+}
+
+export async function startWorker(broker: Broker, cfg: RealerConfig, domain: Domain, log: Logger): Promise<Worker> {
+  const worker = new Worker({
+    broker,
+    stream: cfg.streams.events.name,
+    deadLetterPrefix: cfg.subjects.deadLetters,
+    config: cfg.worker,
+    pipeline: standardPipeline({
+      broker,
+      registry: domain.registry,
+      handlers: domain.handlers,
+      channelPrefix: cfg.subjects.channels,
+      concurrency: cfg.worker.maxInFlight,
+    }),
+    log: log.child({ component: "worker" }),
+  });
+  await worker.start();
+  return worker;
+}
+
+export interface RunningEdge {
+  app: FastifyInstance;
+  hub: Hub;
+  url: string;
+}
+
+export async function startEdge(
+  broker: Broker,
+  cfg: RealerConfig,
+  log: Logger,
+  extras: { producer?: Producer; demo?: boolean } = {},
+): Promise<RunningEdge> {
+  const hub = new Hub({
+    broker,
+    stream: cfg.streams.channels.name,
+    prefix: cfg.subjects.channels,
+    ringSize: cfg.edge.ringSize,
+    heartbeatMs: cfg.edge.heartbeatMs,
+    log: log.child({ component: "hub" }),
+  });
+  await hub.start();
+  const app = buildEdge({ hub, config: cfg.edge, log: log.child({ component: "edge" }) });
+  if (extras.producer) {
+    await app.register(ingestRoutes(extras.producer));
+    if (extras.demo) await app.register(demoRoutes(extras.producer));
+  }
+  app.addHook("preClose", async () => {
+    await hub.stop();
+  });
+  const url = await app.listen({ host: cfg.edge.host, port: cfg.edge.port });
+  log.info({ url }, "edge listening");
+  return { app, hub, url };
+}

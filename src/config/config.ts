@@ -1,0 +1,125 @@
+/**
+ * Configuration: typed, every field with its default and unit. Only this
+ * folder reads `process.env`. `defaultConfig()` returns a fresh object each
+ * call; `configFromEnv()` never mutates its inputs.
+ */
+import { ConfigInvalid } from "../errors.js";
+import type { StreamSpec } from "../broker/types.js";
+
+export interface SubjectConfig {
+  /** Events are published to `<events>.<type>`. Default "realer.events". */
+  events: string;
+  /** Channel messages are published to `<channels>.<channel>`. Default "realer.ch". */
+  channels: string;
+  /** Dead letters go to `<deadLetters>.<type>`. Default "realer.dlq". */
+  deadLetters: string;
+}
+
+export interface WorkerConfig {
+  /** Durable consumer name shared by every worker process. Default "realer-worker". */
+  durable: string;
+  /** How long a claim lasts without an ack or in-progress signal, ms. Default 30000. */
+  ackWaitMs: number;
+  /** Deliveries before an event is dead-lettered. Default 5. */
+  maxDeliver: number;
+  /** Unsettled events one worker holds at most. Default 256. */
+  maxInFlight: number;
+  /** Claims outstanding across all workers (the consumer's max_ack_pending). Default 4096. */
+  maxAckPending: number;
+  /** How long one pull waits for events, ms. Default 5000. */
+  fetchExpiresMs: number;
+  /** First retry delay after a passing failure, ms; doubles per attempt. Default 500. */
+  retryDelayMs: number;
+  /** Longest retry delay, ms. Default 30000. */
+  maxRetryDelayMs: number;
+}
+
+export interface EdgeConfig {
+  /** Listen address. Default "127.0.0.1". */
+  host: string;
+  /** Listen port; 0 picks a free one. Default 8080. */
+  port: number;
+  /** Interval between heartbeat comments on every SSE connection, ms. Default 15000. */
+  heartbeatMs: number;
+  /** Base reconnect delay sent as `retry:`, ms. Default 2000. */
+  retryMs: number;
+  /** Channels one connection may subscribe to. Default 32. */
+  maxChannels: number;
+  /** Recent channel messages kept in memory for fast resume. Default 10000. */
+  ringSize: number;
+}
+
+export interface RealerConfig {
+  /** NATS URL(s); undefined runs on the embedded in-memory broker. */
+  nats: string | undefined;
+  subjects: SubjectConfig;
+  streams: { events: StreamSpec; channels: StreamSpec; deadLetters: StreamSpec };
+  worker: WorkerConfig;
+  edge: EdgeConfig;
+  /** pino level. Default "info". */
+  logLevel: string;
+}
+
+const DAY_MS = 86_400_000;
+
+export function defaultConfig(): RealerConfig {
+  const subjects: SubjectConfig = { events: "realer.events", channels: "realer.ch", deadLetters: "realer.dlq" };
+  return {
+    nats: undefined,
+    subjects,
+    streams: {
+      events: { name: "REALER_EVENTS", subjects: [`${subjects.events}.>`], maxAgeMs: 7 * DAY_MS, duplicateWindowMs: 120_000 },
+      channels: {
+        name: "REALER_CHANNELS",
+        subjects: [`${subjects.channels}.>`],
+        maxAgeMs: DAY_MS,
+        maxMsgsPerSubject: 1000,
+        duplicateWindowMs: 120_000,
+      },
+      deadLetters: { name: "REALER_DLQ", subjects: [`${subjects.deadLetters}.>`], maxAgeMs: 30 * DAY_MS },
+    },
+    worker: {
+      durable: "realer-worker",
+      ackWaitMs: 30_000,
+      maxDeliver: 5,
+      maxInFlight: 256,
+      maxAckPending: 4096,
+      fetchExpiresMs: 5_000,
+      retryDelayMs: 500,
+      maxRetryDelayMs: 30_000,
+    },
+    edge: { host: "127.0.0.1", port: 8080, heartbeatMs: 15_000, retryMs: 2_000, maxChannels: 32, ringSize: 10_000 },
+    logLevel: "info",
+  };
+}
+
+function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) throw new ConfigInvalid(`${key}=${raw}: expected an integer >= ${min}`);
+  return v;
+}
+
+/** The defaults overridden by REALER_* environment variables (see README, Configuration). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: RealerConfig = defaultConfig()): RealerConfig {
+  return {
+    ...base,
+    nats: env.REALER_NATS_URL || base.nats,
+    logLevel: env.REALER_LOG_LEVEL || base.logLevel,
+    worker: {
+      ...base.worker,
+      durable: env.REALER_WORKER_DURABLE || base.worker.durable,
+      ackWaitMs: int(env, "REALER_WORKER_ACK_WAIT_MS", base.worker.ackWaitMs, 1),
+      maxDeliver: int(env, "REALER_WORKER_MAX_DELIVER", base.worker.maxDeliver, 1),
+      maxInFlight: int(env, "REALER_WORKER_MAX_IN_FLIGHT", base.worker.maxInFlight, 1),
+    },
+    edge: {
+      ...base.edge,
+      host: env.REALER_HOST || base.edge.host,
+      port: int(env, "REALER_PORT", base.edge.port),
+      heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
+      maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
+    },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * The worker actor: claims events from the shared durable consumer, runs them
+ * through the pipeline and settles each. It holds at most `maxInFlight`
+ * unsettled events: it pulls more only when a slot frees (pulling straight
+ * from an iterator into mergeMap would not bound it).
+ *
+ * Lifecycle: "idle" -> "running" -> "draining" -> "stopped". Draining stops
+ * pulling and settles everything in flight before `stop()` resolves.
+ */
+import { Subject, type Subscription } from "rxjs";
+import type { Broker } from "../broker/types.js";
+import type { WorkerConfig } from "../config/config.js";
+import type { Logger } from "../log/logger.js";
+import { type Settled, settle } from "../pipeline/settle.js";
+import type { Job } from "../pipeline/types.js";
+import type { OperatorFunction } from "rxjs";
+
+export type WorkerState = "idle" | "running" | "draining" | "stopped";
+
+export interface WorkerOptions {
+  broker: Broker;
+  stream: string;
+  deadLetterPrefix: string;
+  config: WorkerConfig;
+  pipeline: OperatorFunction<Job, Job>;
+  log: Logger;
+  /** Called for every settled event (tests and metrics). */
+  onSettled?: (s: Settled) => void;
+}
+
+export interface WorkerCounts {
+  claimed: number;
+  acked: number;
+  retried: number;
+  dead: number;
+}
+
+export class Worker {
+  readonly counts: WorkerCounts = { claimed: 0, acked: 0, retried: 0, dead: 0 };
+  #state: WorkerState = "idle";
+  readonly #o: WorkerOptions;
+  readonly #input = new Subject<Job>();
+  #sub: Subscription | undefined;
+  #inFlight = 0;
+  #reserved = 0;
+  #abort = new AbortController();
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #failures = 0;
+  #fatal: ((err: Error) => void) | undefined;
+  readonly fatal: Promise<Error>;
+
+  constructor(o: WorkerOptions) {
+    this.#o = o;
+    this.fatal = new Promise((resolve) => {
+      this.#fatal = resolve;
+    });
+  }
+
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== "idle") return;
+    const { broker, stream, config } = this.#o;
+    await broker.ensureConsumer({
+      stream,
+      durable: config.durable,
+      ackWaitMs: config.ackWaitMs,
+      maxDeliver: config.maxDeliver,
+      maxAckPending: config.maxAckPending,
+    });
+    this.#sub = this.#input
+      .pipe(
+        this.#o.pipeline,
+        settle({
+          broker,
+          deadLetterPrefix: this.#o.deadLetterPrefix,
+          maxDeliver: config.maxDeliver,
+          retryDelayMs: config.retryDelayMs,
+          maxRetryDelayMs: config.maxRetryDelayMs,
+          log: this.#o.log,
+        }),
+      )
+      .subscribe({
+        next: (s) => this.#settled(s),
+        error: (err: Error) => {
+          this.#o.log.error({ err }, "pipeline failed");
+          this.#fatal?.(err);
+        },
+      });
+    this.#state = "running";
+    this.#loop = this.#pullLoop();
+  }
+
+  /** Stops pulling, settles everything in flight, then resolves. */
+  async stop(): Promise<void> {
+    if (this.#state === "idle" || this.#state === "stopped") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "draining";
+    this.#abort.abort();
+    this.#notify();
+    await this.#loop;
+    while (this.#inFlight > 0 || this.#reserved > 0) await this.#changed();
+    this.#input.complete();
+    this.#sub?.unsubscribe();
+    this.#state = "stopped";
+  }
+
+  #settled(s: Settled): void {
+    this.#inFlight--;
+    if (s.outcome === "acked") this.counts.acked++;
+    else if (s.outcome === "retried") this.counts.retried++;
+    else if (s.outcome === "dead") this.counts.dead++;
+    else this.#fatal?.(s.job.failure!.error);
+    this.#o.onSettled?.(s);
+    this.#notify();
+  }
+
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  #changed(): Promise<void> {
+    return new Promise((resolve) => {
+      const prev = this.#wake;
+      this.#wake = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  async #pullLoop(): Promise<void> {
+    const max = this.#o.config.maxInFlight;
+    const threshold = Math.max(1, Math.floor(max / 4));
+    while (this.#state === "running") {
+      const free = max - this.#inFlight - this.#reserved;
+      if (free >= threshold || (free > 0 && this.#reserved === 0)) this.#launch(free);
+      await this.#changed();
+    }
+  }
+
+  #launch(n: number): void {
+    this.#reserved += n;
+    const { broker, stream, config, log } = this.#o;
+    void (async () => {
+      let got = 0;
+      try {
+        for await (const d of broker.fetch(stream, config.durable, {
+          max: n,
+          expiresMs: config.fetchExpiresMs,
+          signal: this.#abort.signal,
+        })) {
+          got++;
+          this.#reserved--;
+          this.#inFlight++;
+          this.counts.claimed++;
+          this.#input.next({ delivery: d });
+        }
+        this.#failures = 0;
+      } catch (err) {
+        // Supervision: a failed pull restarts with a doubling delay, capped.
+        this.#failures++;
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(this.#failures, 9));
+        log.warn({ err, delayMs: delay }, "pull failed; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+      } finally {
+        this.#reserved -= n - got;
+        this.#notify();
+      }
+    })();
+  }
+}
