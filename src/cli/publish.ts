@@ -1,9 +1,10 @@
 /** `realer publish`: one event from the shell, over NATS or through an edge's HTTP ingest. */
-import { CommanderError } from "commander";
+import type { Command } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
-import { createProducer, ensureStreams, loadDomain, openBroker } from "./wiring.js";
 import { randomUUID } from "node:crypto";
+import { configFrom, natsOption, usage } from "./options.js";
+import { createProducer, ensureStreams, loadDomain, openBroker } from "./wiring.js";
 
 export interface PublishArgs {
   url?: string;
@@ -13,10 +14,6 @@ export interface PublishArgs {
   thread: string;
   author: string;
   text: string;
-}
-
-function usage(message: string): never {
-  throw new CommanderError(2, "REALER_ERR_CLI_USAGE", message);
 }
 
 function eventOf(type: string, a: PublishArgs): { type: string; key: string; data: Record<string, unknown> } {
@@ -63,4 +60,24 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
   } finally {
     await broker.close();
   }
+}
+
+export function registerPublish(program: Command): void {
+  program
+    .command("publish")
+    .description("emit an event from the shell")
+    .argument("[type]", 'event type, or "comment" for a demo comment', "comment")
+    .addOption(natsOption())
+    .option("--url <url>", "an edge's base URL: publish through its HTTP ingest instead of NATS")
+    .option("--key <key>", "ordering key (default for comments: thread:<thread>)")
+    .option("--data <json>", "the event body as JSON, mapped onto the type's schema")
+    .option("--id <id>", "event id (dedupe id); default: a new UUID")
+    .option("--thread <id>", "demo comment: thread id", "demo")
+    .option("--author <name>", "demo comment: author", "cli")
+    .option("--text <text>", "demo comment: text", "hello from the command line")
+    .action(async (type: string, opts) => {
+      if (!opts.nats && !opts.url) usage("publish needs --nats <url> (or REALER_NATS_URL) or --url <edge>");
+      const out = await runPublish(configFrom(opts), type, opts);
+      process.stdout.write(`${JSON.stringify(out)}\n`);
+    });
 }

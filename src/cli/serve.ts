@@ -1,8 +1,10 @@
 /** The long-running commands, with graceful shutdown on SIGTERM and SIGINT. */
+import type { Command } from "commander";
 import type { Broker } from "../broker/types.js";
-import type { RealerConfig } from "../config/config.js";
-import type { Logger } from "../log/logger.js";
+import { configFromEnv, type RealerConfig } from "../config/config.js";
+import { createLogger, type Logger } from "../log/logger.js";
 import type { Worker } from "../worker/worker.js";
+import { configFrom, natsOption } from "./options.js";
 import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
 
 interface Running {
@@ -61,4 +63,30 @@ export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean): Pr
   const producer = createProducer(broker, cfg, loadDomain(), "realer-edge");
   const edge = await startEdge(broker, cfg, log, { producer, demo });
   onShutdown({ broker, edge }, log);
+}
+
+export function registerServe(program: Command): void {
+  const logger = () => createLogger({ level: configFromEnv().logLevel });
+  program
+    .command("dev")
+    .description("everything in one process on the embedded in-memory broker, with the demo page")
+    .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .addOption(natsOption().hideHelp())
+    .action(async (opts) => runDev(configFrom(opts), logger()));
+
+  program
+    .command("worker")
+    .description("claim events, run the pipelines, publish channel messages")
+    .addOption(natsOption().makeOptionMandatory())
+    .action(async (opts) => runWorker(configFrom(opts), logger()));
+
+  program
+    .command("edge")
+    .description("serve SSE connections and the HTTP ingest")
+    .addOption(natsOption().makeOptionMandatory())
+    .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("--demo", "also serve the demo page", false)
+    .action(async (opts) => runEdge(configFrom(opts), logger(), opts.demo));
 }
