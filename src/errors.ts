@@ -79,6 +79,27 @@ export const PublishFailed = define(
   "retry",
 );
 
+// Producing (SDK and HTTP ingest)
+export const IngestUnauthorized = define(
+  "REALER_ERR_INGEST_UNAUTHORIZED",
+  "missing or unknown API key: send Authorization: Bearer <key> with one of REALER_INGEST_KEYS",
+  401,
+  "client",
+);
+export const PublishTimeout = define(
+  "REALER_ERR_PUBLISH_TIMEOUT",
+  "event %s was not stored within %s ms (%s); publishing it again with the same id is safe",
+  503,
+  "retry",
+);
+export const ProducerOverloaded = define(
+  "REALER_ERR_PRODUCER_OVERLOADED",
+  "%s events are already waiting to be published; slow down or raise maxPending",
+  503,
+  "retry",
+);
+export const ProducerClosed = define("REALER_ERR_PRODUCER_CLOSED", "the producer is closed", 503, "client");
+
 // Infrastructure
 export const BrokerUnavailable = define("REALER_ERR_BROKER_UNAVAILABLE", "broker unavailable: %s", 503, "fatal");
 export const StreamNotFound = define("REALER_ERR_STREAM_NOT_FOUND", "stream %s does not exist", 404, "client");

@@ -49,6 +49,19 @@ export interface EdgeConfig {
   ringSize: number;
 }
 
+export interface IngestConfig {
+  /** API keys accepted by `POST /v1/events` (REALER_INGEST_KEYS, comma separated). Default none. */
+  keys: string[];
+  /** Accept events without a key while `keys` is empty; only `realer dev` turns it on. Default false. */
+  anonymous: boolean;
+  /** Largest request body, bytes (REALER_INGEST_MAX_BYTES). Default 1048576. */
+  maxBodyBytes: number;
+  /** Most events in one batch (REALER_INGEST_MAX_BATCH). Default 500. */
+  maxBatch: number;
+  /** How long a request waits for the broker to store its events before a 503, ms. Default 10000. */
+  publishTimeoutMs: number;
+}
+
 export interface RealerConfig {
   /** NATS URL(s); undefined runs on the embedded in-memory broker. */
   nats: string | undefined;
@@ -56,6 +69,7 @@ export interface RealerConfig {
   streams: { events: StreamSpec; channels: StreamSpec; deadLetters: StreamSpec };
   worker: WorkerConfig;
   edge: EdgeConfig;
+  ingest: IngestConfig;
   /** pino level. Default "info". */
   logLevel: string;
 }
@@ -89,6 +103,7 @@ export function defaultConfig(): RealerConfig {
       maxRetryDelayMs: 30_000,
     },
     edge: { host: "127.0.0.1", port: 8080, heartbeatMs: 15_000, retryMs: 2_000, maxChannels: 32, ringSize: 10_000 },
+    ingest: { keys: [], anonymous: false, maxBodyBytes: 1 << 20, maxBatch: 500, publishTimeoutMs: 10_000 },
     logLevel: "info",
   };
 }
@@ -120,6 +135,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
       port: int(env, "REALER_PORT", base.edge.port),
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
+    },
+    ingest: {
+      ...base.ingest,
+      keys: env.REALER_INGEST_KEYS ? env.REALER_INGEST_KEYS.split(",").map((k) => k.trim()).filter(Boolean) : base.ingest.keys,
+      maxBodyBytes: int(env, "REALER_INGEST_MAX_BYTES", base.ingest.maxBodyBytes, 1024),
+      maxBatch: int(env, "REALER_INGEST_MAX_BATCH", base.ingest.maxBatch, 1),
     },
   };
 }
