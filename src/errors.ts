@@ -78,6 +78,20 @@ export const PublishFailed = define(
   503,
   "retry",
 );
+export const EnrichTimeout = define("REALER_ERR_ENRICH_TIMEOUT", "stage %s did not finish within %s ms", 504, "retry");
+export const MaxDeliveries = define(
+  "REALER_ERR_MAX_DELIVERIES",
+  "event was delivered %s times without being settled (a worker died or hung on its last attempt)",
+  422,
+  "drop",
+);
+export const StageLostJob = define(
+  "REALER_ERR_STAGE_LOST_JOB",
+  "stage pipeline for %s emitted no job: a stage must emit every job it receives (use filter() to skip one)",
+  500,
+  "drop",
+);
+export const StageFatal = define("REALER_ERR_STAGE_FATAL", "stage %s cannot go on: %s", 500, "fatal");
 
 // Producing (SDK and HTTP ingest)
 export const IngestUnauthorized = define(
