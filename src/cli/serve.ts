@@ -4,7 +4,8 @@ import type { Broker } from "../broker/types.js";
 import { configFromEnv, type RealerConfig } from "../config/config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import type { Worker } from "../worker/worker.js";
-import { configFrom, natsOption } from "./options.js";
+import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
+import { configFrom, natsOption, usage } from "./options.js";
 import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
 
 interface Running {
@@ -38,7 +39,9 @@ function onShutdown(r: Running, log: Logger): void {
   });
 }
 
-export async function runDev(cfg: RealerConfig, log: Logger): Promise<void> {
+export async function runDev(cfg: RealerConfig, log: Logger, edgeWorkers = 1): Promise<void> {
+  if (isEdgeWorker()) return runEdge(cfg, log, true);
+  if (edgeWorkers > 1) return runDevCluster(cfg, log, edgeWorkers);
   const broker = await openBroker(cfg, "realer-dev");
   await ensureStreams(broker, cfg);
   const domain = loadDomain();
@@ -57,7 +60,24 @@ export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
   onShutdown({ broker, worker }, log);
 }
 
-export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean): Promise<void> {
+/** dev with several edge processes: this process runs the pipeline worker, the forks serve HTTP. */
+async function runDevCluster(cfg: RealerConfig, log: Logger, edgeWorkers: number): Promise<void> {
+  if (!cfg.nats) usage("--edge-workers above 1 needs --nats: the in-memory broker lives inside one process");
+  const broker = await openBroker(cfg, "realer-dev");
+  await ensureStreams(broker, cfg);
+  const worker = await startWorker(broker, cfg, loadDomain(), log);
+  runEdgeCluster({
+    workers: edgeWorkers,
+    log,
+    onStopped: async () => {
+      await worker.stop();
+      await broker.close();
+    },
+  });
+}
+
+export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean, workers = 1): Promise<void> {
+  if (workers > 1 && !isEdgeWorker()) return runEdgeCluster({ workers, log });
   const broker = await openBroker(cfg, "realer-edge");
   await ensureStreams(broker, cfg);
   const producer = createProducer(broker, cfg, loadDomain(), "realer-edge");
@@ -73,7 +93,8 @@ export function registerServe(program: Command): void {
     .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
     .option("--host <host>", "listen address", "127.0.0.1")
     .addOption(natsOption().hideHelp())
-    .action(async (opts) => runDev(configFrom(opts), logger()));
+    .option("--edge-workers <n>", "edge processes behind the one port (above 1 needs --nats)", "1")
+    .action(async (opts) => runDev(configFrom(opts), logger(), parseWorkers("--edge-workers", opts.edgeWorkers)));
 
   program
     .command("worker")
@@ -88,5 +109,6 @@ export function registerServe(program: Command): void {
     .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--demo", "also serve the demo page", false)
-    .action(async (opts) => runEdge(configFrom(opts), logger(), opts.demo));
+    .option("--workers <n>", "edge processes behind the one port (node:cluster); use one per core", "1")
+    .action(async (opts) => runEdge(configFrom(opts), logger(), opts.demo, parseWorkers("--workers", opts.workers)));
 }
