@@ -119,6 +119,20 @@ export const BrokerUnavailable = define("REALER_ERR_BROKER_UNAVAILABLE", "broker
 export const StreamNotFound = define("REALER_ERR_STREAM_NOT_FOUND", "stream %s does not exist", 404, "client");
 export const ConfigInvalid = define("REALER_ERR_CONFIG_INVALID", "configuration is invalid: %s", 500, "fatal");
 export const CliUsage = define("REALER_ERR_CLI_USAGE", "%s", 2, "client");
+export const ConsumerNotFound = define("REALER_ERR_CONSUMER_NOT_FOUND", "consumer %s of stream %s does not exist", 404, "client");
+
+// Operators (replay, dlq, audit, admin)
+export const ReplayRangeInvalid = define("REALER_ERR_REPLAY_RANGE", "replay range is invalid: %s", 400, "client");
+export const ReplayNotFound = define("REALER_ERR_REPLAY_NOT_FOUND", "no replay %s: nothing to resume", 404, "client");
+export const DeadLetterNotFound = define("REALER_ERR_DLQ_NOT_FOUND", "no dead letter at sequence %s", 404, "client");
+export const AdminUnauthorized = define(
+  "REALER_ERR_ADMIN_UNAUTHORIZED",
+  "admin token missing or wrong: send Authorization: Bearer <REALER_ADMIN_TOKEN>",
+  401,
+  "client",
+);
+export const AdminDisabled = define("REALER_ERR_ADMIN_DISABLED", "the admin API is disabled: set REALER_ADMIN_TOKEN", 403, "client");
+export const MetricsUnavailable = define("REALER_ERR_METRICS_UNAVAILABLE", "could not read metrics from %s: %s", 503, "retry");
 
 /** The code of any error, or undefined when it is not one of ours. */
 export function codeOf(err: unknown): string | undefined {

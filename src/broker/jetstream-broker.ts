@@ -15,13 +15,16 @@ import {
   jetstream,
   jetstreamManager,
   type Consumer,
+  type ConsumerInfo,
   StorageType,
 } from "@nats-io/jetstream";
 import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { BrokerUnavailable, StreamNotFound } from "../errors.js";
+import { BrokerUnavailable, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import type {
   Broker,
+  BrokerAdmin,
   ConsumerSpec,
+  ConsumerState,
   Delivery,
   FetchOptions,
   PubAck,
@@ -62,7 +65,18 @@ function toStored(m: JsMsg): StoredMessage {
   return { subject: m.subject, seq: m.seq, data: m.data, headers: toRecord(m.headers), time: m.time.getTime() };
 }
 
-export class JetStreamBroker implements Broker {
+function toConsumerState(stream: string, ci: ConsumerInfo): ConsumerState {
+  return {
+    stream,
+    name: ci.name,
+    pending: ci.num_pending,
+    ackPending: ci.num_ack_pending,
+    redelivered: ci.num_redelivered,
+    ackFloor: ci.ack_floor.stream_seq,
+  };
+}
+
+export class JetStreamBroker implements Broker, BrokerAdmin {
   readonly nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
@@ -254,6 +268,84 @@ export class JetStreamBroker implements Broker {
     };
     tails.add(t);
     return t;
+  }
+
+  async streams(): Promise<string[]> {
+    const out: string[] = [];
+    for await (const n of this.#jsm.streams.names()) out.push(n);
+    return out.sort();
+  }
+
+  async consumers(stream: string): Promise<ConsumerState[]> {
+    const out: ConsumerState[] = [];
+    try {
+      for await (const ci of this.#jsm.consumers.list(stream)) {
+        if (ci.config.durable_name) out.push(toConsumerState(stream, ci));
+      }
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async consumerState(stream: string, durable: string): Promise<ConsumerState> {
+    try {
+      return toConsumerState(stream, await this.#jsm.consumers.info(stream, durable));
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw new ConsumerNotFound(durable, stream, { cause: err });
+      throw err;
+    }
+  }
+
+  async getMessage(stream: string, seq: number): Promise<StoredMessage | undefined> {
+    try {
+      const m = await this.#jsm.streams.getMessage(stream, { seq });
+      if (!m) return undefined;
+      return { subject: m.subject, seq: m.seq, data: m.data, headers: toRecord(m.header), time: m.time.getTime() };
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.NoMessageFound)) return undefined;
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+  }
+
+  async deleteMessage(stream: string, seq: number): Promise<boolean> {
+    try {
+      return await this.#jsm.streams.deleteMessage(stream, seq, false);
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      // The server answers a missing sequence with an API error rather than false.
+      if (err instanceof JetStreamApiError) return false;
+      throw err;
+    }
+  }
+
+  async purge(stream: string, subject?: string): Promise<number> {
+    try {
+      const r = await this.#jsm.streams.purge(stream, subject ? { filter: subject } : undefined);
+      return r.purged;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+  }
+
+  async seqAtTime(stream: string, timeMs: number): Promise<number> {
+    const { lastSeq } = await this.streamState(stream);
+    const c = await this.#js.consumers.get(stream, {
+      deliver_policy: DeliverPolicy.StartTime,
+      opt_start_time: new Date(timeMs).toISOString(),
+    });
+    try {
+      const info = await c.info(true);
+      if (info.num_pending === 0) return lastSeq + 1;
+      const m = await c.next({ expires: MIN_EXPIRES_MS * 5 });
+      return m ? m.seq : lastSeq + 1;
+    } finally {
+      await c.delete().catch(() => {});
+    }
   }
 
   async close(): Promise<void> {

@@ -4,12 +4,14 @@
  * nothing survives a restart. It keeps every guarantee written on `Broker`;
  * the contract suite runs against it and against JetStream.
  */
-import { StreamNotFound } from "../errors.js";
+import { ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { AsyncQueue } from "./async-queue.js";
 import { subjectMatches } from "./subject.js";
 import type {
   Broker,
+  BrokerAdmin,
   ConsumerSpec,
+  ConsumerState,
   Delivery,
   FetchOptions,
   PubAck,
@@ -61,6 +63,16 @@ class MemoryStream {
   get(seq: number): StoredMessage | undefined {
     const m = this.msgs[this.indexFrom(seq)];
     return m?.seq === seq ? m : undefined;
+  }
+
+  /** Removes the message at `seq`; false when none is stored there. */
+  remove(seq: number): boolean {
+    const i = this.indexFrom(seq);
+    const m = this.msgs[i];
+    if (m?.seq !== seq) return false;
+    this.msgs.splice(i, 1);
+    this.bytes -= m.data.byteLength;
+    return true;
   }
 
   store(subject: string, data: Uint8Array, opts: PublishOptions | undefined): PubAck {
@@ -130,6 +142,8 @@ class MemoryConsumer {
   readonly #ready: { seq: number; count: number }[] = [];
   readonly #fetches: PendingFetch[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Nak'ed sequences waiting out their delay, with their delivery counts. */
+  readonly #waiting = new Map<number, number>();
 
   constructor(stream: MemoryStream, spec: ConsumerSpec) {
     this.#stream = stream;
@@ -159,6 +173,30 @@ class MemoryConsumer {
         f.queue.end();
       }
     }
+  }
+
+  /** Counts in JetStream's terms: naks waiting for redelivery are still ack pending. */
+  state(): ConsumerState {
+    const filter = this.spec.filterSubject ?? ">";
+    let pending = 0;
+    const msgs = this.#stream.msgs;
+    for (let i = this.#stream.indexFrom(this.#cursor); i < msgs.length; i++) {
+      if (subjectMatches(filter, msgs[i]!.subject)) pending++;
+    }
+    const unsettled: [number, number][] = [
+      ...[...this.#claims].map(([seq, c]): [number, number] => [seq, c.count]),
+      ...this.#ready.map((r): [number, number] => [r.seq, r.count]),
+      ...this.#waiting,
+    ];
+    const floor = unsettled.reduce((min, [seq]) => Math.min(min, seq - 1), this.#cursor - 1);
+    return {
+      stream: this.spec.stream,
+      name: this.spec.durable,
+      pending,
+      ackPending: unsettled.length,
+      redelivered: unsettled.filter(([, count]) => count > 1).length,
+      ackFloor: Math.max(0, floor),
+    };
   }
 
   close(): void {
@@ -233,8 +271,10 @@ class MemoryConsumer {
       enqueue();
       return;
     }
+    this.#waiting.set(seq, count);
     const t = setTimeout(() => {
       this.#timers.delete(t);
+      this.#waiting.delete(seq);
       enqueue();
       this.pump();
     }, delayMs);
@@ -243,7 +283,7 @@ class MemoryConsumer {
   }
 }
 
-export class MemoryBroker implements Broker {
+export class MemoryBroker implements Broker, BrokerAdmin {
   readonly #streams = new Map<string, MemoryStream>();
   #closed = false;
 
@@ -319,6 +359,44 @@ export class MemoryBroker implements Broker {
         listener.queue.end();
       },
     };
+  }
+
+  async streams(): Promise<string[]> {
+    return [...this.#streams.keys()].sort();
+  }
+
+  async consumers(stream: string): Promise<ConsumerState[]> {
+    const s = this.#stream(stream);
+    return [...s.consumers.values()].map((c) => c.state()).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async consumerState(stream: string, durable: string): Promise<ConsumerState> {
+    const c = this.#stream(stream).consumers.get(durable);
+    if (!c) throw new ConsumerNotFound(durable, stream);
+    return c.state();
+  }
+
+  async getMessage(stream: string, seq: number): Promise<StoredMessage | undefined> {
+    return this.#stream(stream).get(seq);
+  }
+
+  async deleteMessage(stream: string, seq: number): Promise<boolean> {
+    return this.#stream(stream).remove(seq);
+  }
+
+  async purge(stream: string, subject?: string): Promise<number> {
+    const s = this.#stream(stream);
+    const kept = s.msgs.filter((m) => !subjectMatches(subject ?? ">", m.subject));
+    const gone = s.msgs.length - kept.length;
+    s.msgs.length = 0;
+    for (const m of kept) s.msgs.push(m);
+    s.bytes = kept.reduce((n, m) => n + m.data.byteLength, 0);
+    return gone;
+  }
+
+  async seqAtTime(stream: string, timeMs: number): Promise<number> {
+    const s = this.#stream(stream);
+    return s.msgs.find((m) => m.time >= timeMs)?.seq ?? s.lastSeq + 1;
   }
 
   async close(): Promise<void> {

@@ -146,3 +146,41 @@ export interface Broker {
   /** Stops everything; outstanding fetches and tails end. */
   close(): Promise<void>;
 }
+
+/** A durable consumer's counts, as operators read them (`realer inspect`, the audit). */
+export interface ConsumerState {
+  stream: string;
+  /** The durable name. */
+  name: string;
+  /** Messages matching the consumer that no one has claimed yet. */
+  pending: number;
+  /** Claimed and not yet acked or terminated, including naks waiting for their redelivery. */
+  ackPending: number;
+  /** Of `ackPending`, those delivered more than once. */
+  redelivered: number;
+  /** Every sequence at or below this one is settled. */
+  ackFloor: number;
+}
+
+/**
+ * Operator capabilities: a separate interface so the data path (`Broker`)
+ * stays small. Both brokers implement it; the contract suite covers it.
+ */
+export interface BrokerAdmin {
+  /** Names of every stream. */
+  streams(): Promise<string[]>;
+  /** The durable consumers of a stream (ephemeral readers are not listed); rejects with StreamNotFound. */
+  consumers(stream: string): Promise<ConsumerState[]>;
+  /** One durable's counts; rejects with StreamNotFound or ConsumerNotFound. */
+  consumerState(stream: string, durable: string): Promise<ConsumerState>;
+  /** The message stored at `seq`, or undefined when there is none (never stored, deleted or aged out). */
+  getMessage(stream: string, seq: number): Promise<StoredMessage | undefined>;
+  /** Removes one message; false when there was none at `seq`. */
+  deleteMessage(stream: string, seq: number): Promise<boolean>;
+  /** Removes every message, or only those of `subject`; resolves with how many went. */
+  purge(stream: string, subject?: string): Promise<number>;
+  /** The first sequence stored at or after `timeMs` (Unix ms); `lastSeq + 1` when none was. */
+  seqAtTime(stream: string, timeMs: number): Promise<number>;
+}
+
+export type AdminBroker = Broker & BrokerAdmin;

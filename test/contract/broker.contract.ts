@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { Broker, Delivery, StoredMessage } from "../../src/broker/types.js";
+import type { Broker, BrokerAdmin, ConsumerState, Delivery, StoredMessage } from "../../src/broker/types.js";
+import { waitFor } from "../helpers/wait.js";
 
 export interface BrokerFixture {
   broker: Broker;
@@ -24,6 +25,8 @@ async function collect<T>(it: AsyncIterable<T>, limit = Number.POSITIVE_INFINITY
   }
   return out;
 }
+
+const pick = (c: ConsumerState) => ({ name: c.name, pending: c.pending, ackPending: c.ackPending, redelivered: c.redelivered });
 
 let n = 0;
 function names() {
@@ -241,6 +244,85 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         for (const d of first) d.ack();
         const rest = await fetch(5, 1000);
         assert.deepEqual(rest.map((d) => d.seq), [4, 5]);
+      });
+    });
+
+    describe("operator capabilities", () => {
+      const admin = () => broker as unknown as BrokerAdmin;
+
+      it("gets a stored message by sequence, and nothing for a sequence never stored", async () => {
+        const { stream, subj } = await stream_();
+        await broker.publish(`${subj}.g`, enc.encode("first"), { headers: { "x-k": "v" } });
+        const m = await admin().getMessage(stream, 1);
+        assert.equal(m?.seq, 1);
+        assert.equal(m?.subject, `${subj}.g`);
+        assert.equal(m && text(m), "first");
+        assert.equal(m?.headers["x-k"], "v");
+        assert.equal(await admin().getMessage(stream, 9), undefined);
+      });
+
+      it("deletes one message so reads and gets skip it", async () => {
+        const { stream, subj } = await stream_();
+        await publishN(subj, 3);
+        assert.equal(await admin().deleteMessage(stream, 2), true);
+        assert.equal(await admin().deleteMessage(stream, 2), false);
+        assert.equal(await admin().getMessage(stream, 2), undefined);
+        const seqs = (await collect(broker.read(stream, { fromSeq: 1 }))).map((m) => m.seq);
+        assert.deepEqual(seqs, [1, 3]);
+        assert.equal((await broker.streamState(stream)).messages, 2);
+      });
+
+      it("purges one subject or the whole stream and says how many went", async () => {
+        const { stream, subj } = await stream_();
+        await broker.publish(`${subj}.x`, enc.encode("1"));
+        await broker.publish(`${subj}.y`, enc.encode("2"));
+        await broker.publish(`${subj}.x`, enc.encode("3"));
+        assert.equal(await admin().purge(stream, `${subj}.x`), 2);
+        assert.deepEqual((await collect(broker.read(stream, { fromSeq: 1 }))).map(text), ["2"]);
+        assert.equal(await admin().purge(stream), 1);
+        const st = await broker.streamState(stream);
+        assert.equal(st.messages, 0);
+        assert.equal(st.lastSeq, 3);
+      });
+
+      it("finds the first sequence stored at or after a time", async () => {
+        const { stream, subj } = await stream_();
+        await publishN(subj, 2);
+        const second = await admin().getMessage(stream, 2);
+        assert.equal(await admin().seqAtTime(stream, 0), 1);
+        assert.ok((await admin().seqAtTime(stream, second!.time)) <= 2);
+        assert.equal(await admin().seqAtTime(stream, Date.now() + 60_000), 3);
+      });
+
+      it("counts a durable's unclaimed, claimed and redelivered messages", async () => {
+        const { stream, subj } = await stream_();
+        await broker.ensureConsumer({ stream, durable: "ops", ackWaitMs: 30_000, maxDeliver: -1, maxAckPending: 100 });
+        await publishN(subj, 4);
+        assert.deepEqual(
+          pick(await admin().consumerState(stream, "ops")),
+          { name: "ops", pending: 4, ackPending: 0, redelivered: 0 },
+        );
+        const claimed = await collect(broker.fetch(stream, "ops", { max: 2, expiresMs: 1000 }), 2);
+        claimed[0]!.ack();
+        claimed[1]!.nak();
+        await waitFor(async () => (await admin().consumerState(stream, "ops")).ackPending === 1, {
+          what: "the ack to register",
+        });
+        const again = await collect(broker.fetch(stream, "ops", { max: 1, expiresMs: 2000 }), 1);
+        assert.equal(again[0]?.deliveryCount, 2);
+        const st = await admin().consumerState(stream, "ops");
+        assert.deepEqual(pick(st), { name: "ops", pending: 2, ackPending: 1, redelivered: 1 });
+        assert.equal(st.ackFloor, 1);
+        const listed = await admin().consumers(stream);
+        assert.deepEqual(listed.map((c) => c.name), ["ops"]);
+        again[0]!.ack();
+      });
+
+      it("refuses unknown consumers and lists streams", async () => {
+        const { stream } = await stream_();
+        await assert.rejects(admin().consumerState(stream, "nobody"), { code: "REALER_ERR_CONSUMER_NOT_FOUND" });
+        await assert.rejects(admin().consumers("NO_SUCH_STREAM"), { code: "REALER_ERR_STREAM_NOT_FOUND" });
+        assert.ok((await admin().streams()).includes(stream));
       });
     });
   });
