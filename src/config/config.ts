@@ -62,6 +62,15 @@ export interface IngestConfig {
   publishTimeoutMs: number;
 }
 
+export interface AdminConfig {
+  /** Bearer token for the admin API and page (REALER_ADMIN_TOKEN); undefined turns them off. */
+  token: string | undefined;
+  /** /metrics URLs of other processes the admin page and audit read (REALER_METRICS_URLS, comma separated). */
+  metricsUrls: string[];
+  /** Port of the worker's /metrics listener (REALER_METRICS_PORT); undefined: none. */
+  metricsPort: number | undefined;
+}
+
 export interface RealerConfig {
   /** NATS URL(s); undefined runs on the embedded in-memory broker. */
   nats: string | undefined;
@@ -72,6 +81,7 @@ export interface RealerConfig {
   ingest: IngestConfig;
   /** pino level. Default "info". */
   logLevel: string;
+  admin: AdminConfig;
 }
 
 const DAY_MS = 86_400_000;
@@ -105,6 +115,7 @@ export function defaultConfig(): RealerConfig {
     edge: { host: "127.0.0.1", port: 8080, heartbeatMs: 15_000, retryMs: 2_000, maxChannels: 32, ringSize: 10_000 },
     ingest: { keys: [], anonymous: false, maxBodyBytes: 1 << 20, maxBatch: 500, publishTimeoutMs: 10_000 },
     logLevel: "info",
+    admin: { token: undefined, metricsUrls: [], metricsPort: undefined },
   };
 }
 
@@ -122,6 +133,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
     ...base,
     nats: env.REALER_NATS_URL || base.nats,
     logLevel: env.REALER_LOG_LEVEL || base.logLevel,
+    admin: {
+      token: env.REALER_ADMIN_TOKEN || base.admin.token,
+      metricsUrls: env.REALER_METRICS_URLS ? env.REALER_METRICS_URLS.split(",").filter(Boolean) : base.admin.metricsUrls,
+      metricsPort: env.REALER_METRICS_PORT ? int(env, "REALER_METRICS_PORT", 0) : base.admin.metricsPort,
+    },
     worker: {
       ...base.worker,
       durable: env.REALER_WORKER_DURABLE || base.worker.durable,
