@@ -86,7 +86,7 @@ export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean, wor
 }
 
 export function registerServe(program: Command): void {
-  const logger = () => createLogger({ level: configFromEnv().logLevel });
+  const logger = () => createLogger({ level: configFromEnv().logLevel, pretty: process.stdout.isTTY === true });
   program
     .command("dev")
     .description("everything in one process on the embedded in-memory broker, with the demo page")
