@@ -1,22 +1,112 @@
-import { type OperatorFunction, pipe } from "rxjs";
+/**
+ * Pipelines per event type, assembled from configuration and user code.
+ *
+ * Every event is decoded first (the type is in the envelope), then runs the
+ * stage list of its type, one job per key at a time (keyed.ts), then settle
+ * (in the worker). A stage list names built-in stages ("validate", "dedupe",
+ * "route", "format", "publish") and/or holds `Stage` objects written by the
+ * user (stage.ts). Without a list of its own, a type runs `spec["*"]`, and
+ * without that DEFAULT_STAGES. See docs/stages.md.
+ */
+import { catchError, defaultIfEmpty, map, type Observable, of, type OperatorFunction, pipe, take } from "rxjs";
 import type { Broker } from "../broker/types.js";
+import { ConfigInvalid, StageLostJob } from "../errors.js";
 import type { EventRegistry } from "../events/registry.js";
 import { decode } from "./decode.js";
+import { dedupe, type DedupeOptions } from "./dedupe.js";
 import { format } from "./format.js";
+import { perKey } from "./keyed.js";
 import { publish } from "./publish.js";
 import { route } from "./route.js";
-import type { Handler, Job } from "./types.js";
+import { fail } from "./stage.js";
+import type { Handler, Job, Stage } from "./types.js";
+import { validate } from "./validate.js";
+
+/** The stage list of a type when configuration gives none. */
+export const DEFAULT_STAGES: readonly string[] = ["validate", "dedupe", "route", "format", "publish"];
+
+/** Stage lists by event type; "*" applies to every type without its own. */
+export type PipelineSpec = Readonly<Record<string, ReadonlyArray<string | Stage>>>;
 
 export interface PipelineOptions {
   broker: Broker;
   registry: EventRegistry;
   handlers: ReadonlyMap<string, Handler>;
+  /** Channel-stream subject prefix ("realer.ch"). */
   channelPrefix: string;
-  /** Jobs publishing at once. */
-  concurrency: number;
+  /** Kept for callers of the first version; concurrency is bounded by the worker's maxInFlight. */
+  concurrency?: number;
+  /** Stage lists per type; default DEFAULT_STAGES for all. */
+  spec?: PipelineSpec;
+  /** Extra named stages that `spec` may refer to, e.g. a user's "load-author". */
+  stages?: ReadonlyMap<string, () => Stage>;
+  dedupe?: DedupeOptions;
 }
 
-/** decode -> route -> format -> publish; `settle` follows in the worker. */
+/** The named stages configuration may use. Each call builds fresh stages. */
+export function builtinStages(o: PipelineOptions): Map<string, () => Stage> {
+  return new Map<string, () => Stage>([
+    ["validate", () => validate(o.handlers)],
+    ["dedupe", () => dedupe(o.dedupe)],
+    ["route", () => route(o.handlers)],
+    ["format", () => format(o.handlers)],
+    ["publish", () => publish(o.broker, o.channelPrefix)],
+    ...(o.stages ?? new Map()),
+  ]);
+}
+
+/**
+ * Resolves a stage list into one operator; an unknown stage name is a
+ * configuration error. Named stages are shared by the types that name them
+ * (one dedupe memory for all types), built once.
+ */
+export function assembleStages(
+  list: ReadonlyArray<string | Stage>,
+  catalogue: ReadonlyMap<string, () => Stage>,
+  built: Map<string, Stage> = new Map(),
+): OperatorFunction<Job, Job> {
+  const stages = list.map((s) => {
+    if (typeof s !== "string") return s;
+    let stage = built.get(s);
+    if (!stage) {
+      const make = catalogue.get(s);
+      if (!make) throw new ConfigInvalid(`unknown stage "${s}"; known: ${[...catalogue.keys()].join(", ")}`);
+      built.set(s, (stage = make()));
+    }
+    return stage;
+  });
+  return (source) => stages.reduce((obs, st) => obs.pipe(st), source);
+}
+
+/** Runs one job through `stages`, guaranteeing exactly one job out: the contract settle relies on. */
+function runOne(job: Job, stages: OperatorFunction<Job, Job>, type: string): Observable<Job> {
+  return of(job).pipe(
+    stages,
+    take(1),
+    catchError((err: unknown) => of(fail(job, "pipeline", err))),
+    defaultIfEmpty(undefined),
+    map((out) => out ?? fail(job, "pipeline", new StageLostJob(type))),
+  );
+}
+
+/** The worker's pipeline: decode, then each type's stages with per-key order. `settle` follows in the worker. */
 export function standardPipeline(o: PipelineOptions): OperatorFunction<Job, Job> {
-  return pipe(decode(o.registry), route(o.handlers), format(o.handlers), publish(o.broker, o.channelPrefix, o.concurrency));
+  const catalogue = builtinStages(o);
+  const built = new Map<string, Stage>();
+  const spec = o.spec ?? {};
+  const fallback = assembleStages(spec["*"] ?? DEFAULT_STAGES, catalogue, built);
+  const byType = new Map<string, OperatorFunction<Job, Job>>();
+  for (const type of o.registry.names()) {
+    byType.set(type, spec[type] ? assembleStages(spec[type], catalogue, built) : fallback);
+  }
+  for (const type of Object.keys(spec)) {
+    if (type !== "*" && !o.registry.has(type)) throw new ConfigInvalid(`pipeline for unregistered event type "${type}"`);
+  }
+  return pipe(
+    decode(o.registry),
+    perKey(
+      (job) => (job.event && !job.failure ? `k:${job.event.key}` : `seq:${job.delivery.seq}`),
+      (job) => (job.failure ? of(job) : runOne(job, byType.get(job.event!.type) ?? fallback, job.event!.type)),
+    ),
+  );
 }

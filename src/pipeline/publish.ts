@@ -1,34 +1,31 @@
 import type { Broker } from "../broker/types.js";
 import { PublishFailed } from "../errors.js";
-import { channelSubject, } from "../events/channel.js";
+import { channelSubject } from "../events/channel.js";
 import { encodeChannelMessage } from "../events/envelope.js";
 import { asyncStage } from "./stage.js";
 
 /**
- * Publishes every output to the channel stream and waits until each is stored.
- * The dedupe id is derived from the event id and the channel, so a redelivered
- * event never stores a second copy of a channel message.
+ * Publishes every output to the channel stream and resolves only when each is
+ * stored, so settle acks an event only after all its channel messages exist.
+ * The dedupe id `${event.id}:${channel}` means a redelivered event never
+ * stores a second copy of a channel message. A failed store is retried.
  */
-export function publish(broker: Broker, subjectPrefix: string, concurrency: number) {
-  return asyncStage(
-    "publish",
-    async (job) => {
-      const event = job.event!;
-      try {
-        await Promise.all(
-          job.outputs!.map((o) =>
-            broker.publish(
-              channelSubject(subjectPrefix, o.channel),
-              encodeChannelMessage({ channel: o.channel, eventId: event.id, type: o.type, data: o.data, traceId: event.traceId }),
-              { msgId: `${event.id}:${o.channel}` },
-            ),
+export function publish(broker: Broker, subjectPrefix: string) {
+  return asyncStage("publish", [PublishFailed], async (job) => {
+    const event = job.event!;
+    try {
+      await Promise.all(
+        job.outputs!.map((o) =>
+          broker.publish(
+            channelSubject(subjectPrefix, o.channel),
+            encodeChannelMessage({ channel: o.channel, eventId: event.id, type: o.type, data: o.data, traceId: event.traceId }),
+            { msgId: `${event.id}:${o.channel}` },
           ),
-        );
-      } catch (err) {
-        throw new PublishFailed((err as Error).message, { cause: err });
-      }
-      return job;
-    },
-    concurrency,
-  );
+        ),
+      );
+    } catch (err) {
+      throw new PublishFailed((err as Error).message, { cause: err });
+    }
+    return job;
+  });
 }

@@ -24,9 +24,13 @@ export function renderTemplate(template: string, body: Record<string, unknown>):
   });
 }
 
-/** Routes an event to its channels from its handler's templates. */
+/**
+ * Routes an event to its channels from its handler's templates, e.g.
+ * `thread:{thread_id}` and `user:{author}`. An empty field or a channel name
+ * outside the grammar drops the event with REALER_ERR_EVENT_INVALID.
+ */
 export function route(handlers: ReadonlyMap<string, Handler>) {
-  return syncStage("route", (job) => {
+  return syncStage("route", [EventInvalid], (job) => {
     const handler = handlers.get(job.event!.type);
     if (!handler) throw new EventInvalid(`no handler for type ${job.event!.type}`);
     const channels = [...new Set(handler.routes.map((t) => renderTemplate(t, job.body!)))];

@@ -1,16 +1,20 @@
 /**
  * The only place that acks, naks or terms. An event is acked only after every
- * output is stored (the publish stage has finished when a job gets here).
- * A failure is retried with a doubling delay until the consumer's last
- * delivery, then dead-lettered; a drop is dead-lettered at once. A dead letter
- * is stored before the event is terminated, so nothing is lost between them.
+ * output is stored (the publish stage has finished when a job gets here); a
+ * skipped job (filtered, duplicate) is acked with no output. A failure is
+ * retried with a doubling delay until the last ordinary delivery
+ * (`maxDeliver`), then dead-lettered; a drop is dead-lettered at once. A dead
+ * letter is stored before the event is terminated, so nothing is lost between
+ * them; a second dead letter of the same delivery is suppressed by its dedupe id.
  */
 import { mergeMap, type OperatorFunction } from "rxjs";
 import type { Broker } from "../broker/types.js";
+import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
 import type { Job } from "./types.js";
 
-export type Outcome = "acked" | "retried" | "dead" | "fatal";
+export type Outcome = SettleOutcome;
 
 export interface Settled {
   job: Job;
@@ -21,65 +25,92 @@ export interface SettleOptions {
   broker: Broker;
   /** Dead letters go to `<deadLetterPrefix>.<event type or "unknown">`. */
   deadLetterPrefix: string;
+  /** Ordinary deliveries: a failure on this one is dead-lettered instead of retried. */
   maxDeliver: number;
   retryDelayMs: number;
   maxRetryDelayMs: number;
   log: Logger;
 }
 
+/** The nak delay after failed attempt `attempt` (1-based): base, 2x base, 4x base ... capped at `max`. */
 export function retryDelay(attempt: number, base: number, max: number): number {
   return Math.min(max, base * 2 ** Math.max(0, attempt - 1));
 }
 
-async function deadLetter(job: Job, opts: SettleOptions, reason: string): Promise<void> {
+/**
+ * The headers of a dead letter: the original message's headers and the
+ * event's own, then why it died: Realer-Reason, Realer-Stage, Realer-Code,
+ * Realer-Attempts and where it came from.
+ */
+export function deadLetterHeaders(job: Job, reason: string): Record<string, string> {
   const d = job.delivery;
-  const type = job.event?.type || "unknown";
   const headers: Record<string, string> = {
+    ...d.headers,
     ...(job.event?.headers ?? {}),
-    "Realer-Reason": reason.slice(0, 512),
+    "Realer-Reason": reason.replace(/[\r\n]+/g, " ").slice(0, 512),
     "Realer-Stage": job.failure?.stage ?? "settle",
-    "Realer-Code": (job.failure?.error as { code?: string } | undefined)?.code ?? "",
+    "Realer-Code": codeOf(job.failure?.error) ?? "",
     "Realer-Attempts": String(d.deliveryCount),
     "Realer-Source-Subject": d.subject,
     "Realer-Source-Seq": String(d.seq),
   };
   if (job.event?.id) headers["Realer-Event-Id"] = job.event.id;
+  return headers;
+}
+
+async function deadLetter(job: Job, opts: SettleOptions, reason: string): Promise<void> {
+  const d = job.delivery;
+  const type = job.event?.type || "unknown";
   await opts.broker.publish(`${opts.deadLetterPrefix}.${type.replace(/[^A-Za-z0-9_-]/g, "_")}`, d.data, {
     msgId: `dlq:${d.subject}:${d.seq}`,
-    headers,
+    headers: deadLetterHeaders(job, reason),
   });
+}
+
+async function settleOne(job: Job, opts: SettleOptions): Promise<Outcome> {
+  const d = job.delivery;
+  const f = job.failure;
+  if (!f) {
+    d.ack();
+    return "acked";
+  }
+  const ctx = { seq: d.seq, attempt: d.deliveryCount, stage: f.stage, code: codeOf(f.error) };
+  if (f.disposition === "fatal") {
+    d.nak();
+    opts.log.error({ ...ctx, err: f.error }, "fatal failure: the worker stops");
+    return "fatal";
+  }
+  const lastAttempt = opts.maxDeliver > 0 && d.deliveryCount >= opts.maxDeliver;
+  if (f.disposition === "retry" && !lastAttempt) {
+    const delay = retryDelay(d.deliveryCount, opts.retryDelayMs, opts.maxRetryDelayMs);
+    d.nak(delay);
+    opts.log.warn({ ...ctx, delayMs: delay, err: f.error }, "event failed; retrying");
+    return "retried";
+  }
+  try {
+    await deadLetter(job, opts, f.error.message);
+  } catch (err) {
+    d.nak(opts.retryDelayMs);
+    opts.log.error({ ...ctx, err }, "dead-letter publish failed; retrying the event");
+    return "retried";
+  }
+  d.term();
+  opts.log.warn({ ...ctx, reason: f.error.message }, "event dead-lettered");
+  return "dead";
 }
 
 export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
   return mergeMap(async (job): Promise<Settled> => {
-    const d = job.delivery;
-    const f = job.failure;
-    if (!f) {
-      d.ack();
-      return { job, outcome: "acked" };
-    }
-    const ctx = { seq: d.seq, attempt: d.deliveryCount, stage: f.stage, code: (f.error as { code?: string }).code };
-    if (f.disposition === "fatal") {
-      d.nak();
-      opts.log.error({ ...ctx, err: f.error }, "fatal failure: the worker stops");
-      return { job, outcome: "fatal" };
-    }
-    const lastAttempt = opts.maxDeliver > 0 && d.deliveryCount >= opts.maxDeliver;
-    if (f.disposition === "retry" && !lastAttempt) {
-      const delay = retryDelay(d.deliveryCount, opts.retryDelayMs, opts.maxRetryDelayMs);
-      d.nak(delay);
-      opts.log.warn({ ...ctx, delayMs: delay, err: f.error }, "event failed; retrying");
-      return { job, outcome: "retried" };
-    }
+    let outcome: Outcome;
     try {
-      await deadLetter(job, opts, f.error.message);
+      outcome = await settleOne(job, opts);
     } catch (err) {
-      d.nak(opts.retryDelayMs);
-      opts.log.error({ ...ctx, err }, "dead-letter publish failed; retrying the event");
-      return { job, outcome: "retried" };
+      // A settle call that throws (a closed connection) must not end the stream:
+      // the claim runs out and the event is delivered again.
+      opts.log.error({ err, seq: job.delivery.seq }, "settling failed; the event will be redelivered");
+      outcome = "retried";
     }
-    d.term();
-    opts.log.warn({ ...ctx, reason: f.error.message }, "event dead-lettered");
-    return { job, outcome: "dead" };
-  }, Number.POSITIVE_INFINITY);
+    countSettled(outcome);
+    return { job, outcome };
+  });
 }

@@ -1,5 +1,6 @@
+import type { OperatorFunction } from "rxjs";
 import type { Delivery } from "../broker/types.js";
-import type { Disposition } from "../errors.js";
+import type { Disposition, RealerErrorConstructor } from "../errors.js";
 import type { Event } from "../events/envelope.js";
 
 /** What a handler renders for clients: the SSE event name and its JSON-ready data. */
@@ -12,8 +13,13 @@ export interface Rendered {
 export interface Handler<B = Record<string, unknown>> {
   /** Channel templates, e.g. "thread:{comment.thread_id}"; fields of the body in braces. */
   routes: string[];
-  /** Renders what clients show; pure. */
-  format(body: B, event: Event): Rendered;
+  /** Renders what clients show; pure. `context` holds what enrich stages added (empty without them). */
+  format(body: B, event: Event, context: Readonly<Record<string, unknown>>): Rendered;
+  /**
+   * Rules beyond the protobuf schema, run by the validate stage: returns why the
+   * body is invalid, or undefined when it is fine. An invalid event is dropped.
+   */
+  validate?(body: B, event: Event): string | undefined;
 }
 
 export interface Output {
@@ -29,16 +35,39 @@ export interface Failure {
   disposition: Disposition;
 }
 
+/** A job a stage chose not to process further (filtered, duplicate): acked with no output. */
+export interface Skip {
+  stage: string;
+  reason: string;
+}
+
 /**
  * One event on its way through the pipeline. Stages return a new Job; a
- * failed job flows on untouched to `settle`, which alone acks, naks or terms.
+ * failed or skipped job flows on untouched to `settle`, which alone acks,
+ * naks or terms.
  */
 export interface Job {
   readonly delivery: Delivery;
   readonly event?: Event;
   readonly body?: Record<string, unknown>;
+  /** What enrich stages looked up, merged by name; read by format. */
+  readonly context?: Readonly<Record<string, unknown>>;
   readonly channels?: string[];
   readonly rendered?: Rendered;
   readonly outputs?: Output[];
   readonly failure?: Failure;
+  readonly skipped?: Skip;
 }
+
+/**
+ * A stage: an RxJS operator over jobs that also says its name and the
+ * failures it can produce (catalogue errors, each with its disposition).
+ * Contract: for every job it receives it emits exactly one job; a job that
+ * already failed or was skipped passes through untouched. Build stages with
+ * `syncStage`, `asyncStage` or `defineStage` (stage.ts), which keep the
+ * contract and count the ledger.
+ */
+export type Stage = OperatorFunction<Job, Job> & {
+  readonly stageName: string;
+  readonly failures: readonly RealerErrorConstructor[];
+};

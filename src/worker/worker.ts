@@ -4,16 +4,27 @@
  * unsettled events: it pulls more only when a slot frees (pulling straight
  * from an iterator into mergeMap would not bound it).
  *
- * Lifecycle: "idle" -> "running" -> "draining" -> "stopped". Draining stops
- * pulling and settles everything in flight before `stop()` resolves.
+ * The consumer allows `maxDeliver + 1` deliveries: the extra one only reaches
+ * a worker when no ordinary attempt settled the event (its worker died), and
+ * the attempts stage dead-letters it at once (pipeline/attempts.ts).
+ *
+ * Supervision: a stage that throws fails only its job (stage.ts); a pull that
+ * fails is retried with a doubling delay, capped at 30 s; an Rx error in the
+ * pipeline (an infrastructure bug) or a fatal failure resolves `fatal`, and
+ * the process stops. Lifecycle: "idle" -> "running" -> "draining" ->
+ * "stopped". Draining stops pulling and settles everything in flight before
+ * `stop()` resolves.
  */
-import { Subject, type Subscription } from "rxjs";
+import { type OperatorFunction, Subject, type Subscription } from "rxjs";
 import type { Broker } from "../broker/types.js";
 import type { WorkerConfig } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
+import { attempts } from "../pipeline/attempts.js";
 import { type Settled, settle } from "../pipeline/settle.js";
 import type { Job } from "../pipeline/types.js";
-import type { OperatorFunction } from "rxjs";
+
+/** The longest pause between failed pulls, ms. */
+const MAX_PULL_BACKOFF_MS = 30_000;
 
 export type WorkerState = "idle" | "running" | "draining" | "stopped";
 
@@ -47,6 +58,7 @@ export class Worker {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #failures = 0;
+  #broken = false;
   #fatal: ((err: Error) => void) | undefined;
   readonly fatal: Promise<Error>;
 
@@ -72,11 +84,12 @@ export class Worker {
       stream,
       durable: config.durable,
       ackWaitMs: config.ackWaitMs,
-      maxDeliver: config.maxDeliver,
+      maxDeliver: config.maxDeliver > 0 ? config.maxDeliver + 1 : config.maxDeliver,
       maxAckPending: config.maxAckPending,
     });
     this.#sub = this.#input
       .pipe(
+        attempts(config.maxDeliver),
         this.#o.pipeline,
         settle({
           broker,
@@ -90,6 +103,10 @@ export class Worker {
       .subscribe({
         next: (s) => this.#settled(s),
         error: (err: Error) => {
+          // Jobs inside a broken pipeline never settle: their claims run out
+          // and other workers get them. Draining must not wait for them.
+          this.#broken = true;
+          this.#notify();
           this.#o.log.error({ err }, "pipeline failed");
           this.#fatal?.(err);
         },
@@ -108,7 +125,7 @@ export class Worker {
     this.#abort.abort();
     this.#notify();
     await this.#loop;
-    while (this.#inFlight > 0 || this.#reserved > 0) await this.#changed();
+    while ((this.#inFlight > 0 && !this.#broken) || this.#reserved > 0) await this.#changed();
     this.#input.complete();
     this.#sub?.unsubscribe();
     this.#state = "stopped";
@@ -150,6 +167,25 @@ export class Worker {
     }
   }
 
+  #pause(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Pull failures in a row; 0 after a pull that worked. */
+  get pullFailures(): number {
+    return this.#failures;
+  }
+
   #launch(n: number): void {
     this.#reserved += n;
     const { broker, stream, config, log } = this.#o;
@@ -169,11 +205,12 @@ export class Worker {
         }
         this.#failures = 0;
       } catch (err) {
-        // Supervision: a failed pull restarts with a doubling delay, capped.
+        // Supervision: a failed pull restarts with a doubling delay, capped;
+        // the pause ends early when the worker drains.
         this.#failures++;
-        const delay = Math.min(30_000, 100 * 2 ** Math.min(this.#failures, 9));
-        log.warn({ err, delayMs: delay }, "pull failed; retrying");
-        await new Promise((r) => setTimeout(r, delay));
+        const delay = Math.min(MAX_PULL_BACKOFF_MS, 100 * 2 ** Math.min(this.#failures, 9));
+        log.warn({ err, delayMs: delay, failures: this.#failures }, "pull failed; retrying");
+        await this.#pause(delay);
       } finally {
         this.#reserved -= n - got;
         this.#notify();

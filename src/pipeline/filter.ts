@@ -1,0 +1,11 @@
+import { syncStage, skip } from "./stage.js";
+import type { Job } from "./types.js";
+
+/**
+ * Keeps the jobs `predicate` accepts; the others are skipped: acked with no
+ * output and counted as dropped with `reason`. Filtering is a decision, not a
+ * failure, so nothing is dead-lettered.
+ */
+export function filter(name: string, predicate: (job: Job) => boolean, reason: string) {
+  return syncStage(name, [], (job) => (predicate(job) ? job : skip(job, name, reason)));
+}
