@@ -4,13 +4,13 @@
  * author's channel.
  */
 import { comments } from "../events/proto.js";
-import { protoType } from "../events/registry.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Handler } from "../pipeline/types.js";
+import { eventType } from "../producer/typed.js";
 
-export const CommentCreated = protoType(comments.v1.CommentCreated as never);
-export const CommentEdited = protoType(comments.v1.CommentEdited as never);
-export const CommentDeleted = protoType(comments.v1.CommentDeleted as never);
+export const CommentCreated = eventType<comments.v1.ICommentCreated>(comments.v1.CommentCreated);
+export const CommentEdited = eventType<comments.v1.ICommentEdited>(comments.v1.CommentEdited);
+export const CommentDeleted = eventType<comments.v1.ICommentDeleted>(comments.v1.CommentDeleted);
 
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);

@@ -54,13 +54,13 @@ export function demoRoutes(producer: Producer) {
 
     app.post<{ Params: P; Body: B }>("/demo/threads/:thread/comments", { schema: { params, body } }, async (req, reply) => {
       const comment = { id: randomUUID(), threadId: req.params.thread, author: req.body.author, text: req.body.text, createdAt: Date.now() };
-      const { ack } = await producer.emit(CommentCreated.name, `thread:${req.params.thread}`, { comment });
+      const { ack } = await producer.emit(CommentCreated, `thread:${req.params.thread}`, { comment });
       reply.code(202);
       return { id: comment.id, seq: ack.seq };
     });
 
     app.patch<{ Params: P; Body: B }>("/demo/threads/:thread/comments/:id", { schema: { params, body } }, async (req, reply) => {
-      const { ack } = await producer.emit(CommentEdited.name, `thread:${req.params.thread}`, {
+      const { ack } = await producer.emit(CommentEdited, `thread:${req.params.thread}`, {
         commentId: req.params.id,
         threadId: req.params.thread,
         author: req.body.author,
@@ -72,7 +72,7 @@ export function demoRoutes(producer: Producer) {
     });
 
     app.delete<{ Params: P }>("/demo/threads/:thread/comments/:id", { schema: { params } }, async (req, reply) => {
-      const { ack } = await producer.emit(CommentDeleted.name, `thread:${req.params.thread}`, {
+      const { ack } = await producer.emit(CommentDeleted, `thread:${req.params.thread}`, {
         commentId: req.params.id,
         threadId: req.params.thread,
       });

@@ -1,26 +1,38 @@
 /**
- * The producer: turns a typed body into an event and stores it on the events
- * stream. The event id doubles as the stream's dedupe id, so publishing the
- * same event twice (a retry after a lost ack) stores it once.
+ * The producer SDK: turns a typed body into an event and stores it on the
+ * events stream.
+ *
+ * Contracts:
+ * - The event id is chosen before the first attempt and doubles as the
+ *   stream's dedupe id, so a retry after a lost ack (or a server restart)
+ *   stores the event once. Pass your own `id` (e.g. "comment:42:v3") to make
+ *   an application-level retry harmless too.
+ * - At most `maxInFlight` publishes await the broker at once; further emits
+ *   wait in order, at most `maxPending` of them, then REALER_ERR_PRODUCER_OVERLOADED.
+ * - While the broker is unreachable, publishes retry with exponential backoff
+ *   and full jitter until `retry.timeoutMs`, then REALER_ERR_PUBLISH_TIMEOUT.
+ * - A bad event (unknown type, empty key, a body that does not fit its schema)
+ *   rejects at once with REALER_ERR_EVENT_UNKNOWN_TYPE or REALER_ERR_EVENT_INVALID.
  */
 import type { Broker, PubAck } from "../broker/types.js";
 import { createEvent, encodeEvent, type Event, type NewEvent } from "../events/envelope.js";
-import type { EventRegistry } from "../events/registry.js";
-import { EventInvalid } from "../errors.js";
+import type { EventType } from "../events/registry.js";
+import { EventInvalid, EventUnknownType, ProducerClosed } from "../errors.js";
+import { type CompiledProducerOptions, compileProducerOptions, type ProducerOptions, type RetryOptions } from "./options.js";
+import { withRetry } from "./retry.js";
+import { Slots } from "./slots.js";
 
-export interface ProducerOptions {
-  broker: Broker;
-  registry: EventRegistry;
-  /** Events subject prefix ("realer.events"). */
-  prefix: string;
-  /** Written into every event's `producer` field. */
-  name?: string;
-}
+export type { ProducerOptions, RetryOptions } from "./options.js";
 
 export interface EmitOptions {
+  /** Event id and dedupe id. Default: a new UUID. */
   id?: string;
   traceId?: string;
   headers?: Record<string, string>;
+  /** When it happened, Unix ms. Default: now. */
+  occurredAt?: number;
+  /** Overrides `retry.timeoutMs` for this event, ms. */
+  timeoutMs?: number;
 }
 
 export interface Emitted {
@@ -28,39 +40,124 @@ export interface Emitted {
   ack: PubAck;
 }
 
+export interface ProducerStats {
+  /** Publishes awaiting the broker now. */
+  inFlight: number;
+  /** Emits waiting for an in-flight slot now. */
+  pending: number;
+  published: number;
+  duplicates: number;
+  retries: number;
+  failed: number;
+}
+
 export const MAX_KEY_LENGTH = 256;
+export const MAX_ID_LENGTH = 128;
 
 export class Producer {
-  readonly #o: ProducerOptions;
+  readonly #o: CompiledProducerOptions;
+  readonly #slots: Slots;
+  readonly #stats = { published: 0, duplicates: 0, retries: 0, failed: 0 };
+  #closed = false;
 
   constructor(o: ProducerOptions) {
-    this.#o = o;
+    this.#o = compileProducerOptions(o);
+    this.#slots = new Slots(this.#o.maxInFlight, this.#o.maxPending);
   }
 
-  /** Encodes `body` as `type` and publishes it; resolves once stored. */
-  async emit(type: string, key: string, body: Record<string, unknown>, opts: EmitOptions = {}): Promise<Emitted> {
-    const t = this.#o.registry.get(type);
-    if (!key || key.length > MAX_KEY_LENGTH) throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
+  get broker(): Broker {
+    return this.#o.broker;
+  }
+
+  stats(): ProducerStats {
+    return { inFlight: this.#slots.held, pending: this.#slots.waiting, ...this.#stats };
+  }
+
+  /**
+   * Encodes `body` as `type` and publishes it; resolves once the stream has
+   * stored it. `type` is a typed EventType (checked at compile time) or a
+   * registered type name.
+   */
+  emit<T>(type: EventType<T>, key: string, body: T, opts?: EmitOptions): Promise<Emitted>;
+  emit(type: string, key: string, body: Record<string, unknown>, opts?: EmitOptions): Promise<Emitted>;
+  async emit(type: EventType<unknown> | string, key: string, body: unknown, opts: EmitOptions = {}): Promise<Emitted> {
+    return this.publishEvent(this.build(type, key, body, opts), opts.timeoutMs);
+  }
+
+  /** Validates and encodes an event without publishing it (throws what `emit` would reject with). */
+  build(type: EventType<unknown> | string, key: string, body: unknown, opts: EmitOptions = {}): Event {
+    const t = typeof type === "string" ? this.#lookup(type) : type;
+    checkKey(key);
+    if (opts.id !== undefined) checkId(opts.id);
     let payload: Uint8Array;
     try {
       payload = t.encode(body);
     } catch (err) {
-      throw new EventInvalid(`body does not fit ${type}: ${(err as Error).message}`);
+      throw new EventInvalid(`body does not fit ${t.name}: ${(err as Error).message}`);
     }
-    const e: NewEvent = { type, key, payload, producer: this.#o.name ?? "realer" };
+    const e: NewEvent = { type: t.name, key, payload, producer: this.#o.name };
     if (opts.id) e.id = opts.id;
     if (opts.traceId) e.traceId = opts.traceId;
     if (opts.headers) e.headers = opts.headers;
-    return this.publishEvent(createEvent(e));
+    if (opts.occurredAt) e.occurredAt = opts.occurredAt;
+    return createEvent(e);
   }
 
-  /** Publishes a ready envelope. */
-  async publishEvent(event: Event): Promise<Emitted> {
-    const subject = `${this.#o.prefix}.${event.type}`;
-    const ack = await this.#o.broker.publish(subject, encodeEvent(event), {
-      msgId: event.id,
-      headers: { "Realer-Trace-Id": event.traceId },
-    });
-    return { event, ack };
+  /** Publishes a ready envelope (its id is the dedupe id), with the same bounds and retries as `emit`. */
+  async publishEvent(event: Event, timeoutMs?: number): Promise<Emitted> {
+    if (this.#closed) throw new ProducerClosed();
+    await this.#slots.acquire();
+    try {
+      const subject = `${this.#o.prefix}.${event.type}`;
+      const data = encodeEvent(event);
+      const retry: RetryOptions = timeoutMs === undefined ? this.#o.retry : { ...this.#o.retry, timeoutMs };
+      const ack = await withRetry(
+        event.id,
+        () => this.#o.broker.publish(subject, data, { msgId: event.id, headers: { "Realer-Trace-Id": event.traceId } }),
+        retry,
+        {
+          onRetry: (err, attempt, delayMs) => {
+            this.#stats.retries++;
+            this.#o.log?.warn({ err, id: event.id, type: event.type, attempt, delayMs }, "publish failed; retrying");
+          },
+        },
+      );
+      this.#stats.published++;
+      if (ack.duplicate) this.#stats.duplicates++;
+      return { event, ack };
+    } catch (err) {
+      this.#stats.failed++;
+      throw err;
+    } finally {
+      this.#slots.release();
+    }
+  }
+
+  /** Resolves once every emit made so far has settled. */
+  flush(): Promise<void> {
+    return this.#slots.idle();
+  }
+
+  /** Refuses new emits and waits for those in flight. The broker stays open: it belongs to the caller. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.flush();
+  }
+
+  #lookup(name: string): EventType<unknown> {
+    if (!this.#o.registry) throw new EventUnknownType(`${JSON.stringify(name)} (this producer has no registry: pass a typed EventType)`);
+    return this.#o.registry.get(name) as EventType<unknown>;
+  }
+}
+
+export function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
+  }
+}
+
+export function checkId(id: unknown): asserts id is string {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    throw new EventInvalid(`id must be 1-${MAX_ID_LENGTH} characters`);
   }
 }
