@@ -1,0 +1,81 @@
+/**
+ * Two worker processes share the durable consumer; one is killed with SIGKILL
+ * in the middle of a 10,000-event run. Its unsettled claims run out and the
+ * other worker redelivers them: every event reaches its channel exactly once.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { waitFor } from "../helpers/wait.js";
+import {
+  comment,
+  consumerCounts,
+  type JsFixture,
+  publishEvents,
+  readChannels,
+  spawnWorker,
+  startJs,
+  tally,
+  type WorkerProcess,
+} from "./worker-helpers.js";
+
+const EVENTS = 10_000;
+const THREADS = 40;
+
+describe("two worker processes, one killed mid-run", () => {
+  let fx: JsFixture;
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    fx = await startJs();
+  });
+  after(async () => {
+    for (const w of workers) w.proc.kill("SIGKILL");
+    await Promise.all(workers.map((w) => w.exited));
+    await fx?.close();
+  });
+
+  it("delivers every event to its channel exactly once when a worker is SIGKILLed", { timeout: 120_000 }, async (t) => {
+    const { broker, cfg, server } = fx;
+    const events = Array.from({ length: EVENTS }, (_, i) => comment(`t${i % THREADS}`, `comment ${i}`));
+    await publishEvents(broker, cfg, events);
+    const env = { REALER_WORKER_ACK_WAIT_MS: "2000", REALER_WORKER_MAX_IN_FLIGHT: "256" };
+    const doomed = spawnWorker(server.url, env);
+    const survivor = spawnWorker(server.url, env);
+    workers.push(doomed, survivor);
+
+    // Kill one worker once a fifth of the run is stored, while it holds claims.
+    await waitFor(async () => (await broker.streamState(cfg.streams.channels.name)).messages >= EVENTS / 5, {
+      timeoutMs: 60_000,
+      what: "a fifth of the channel messages",
+    });
+    doomed.proc.kill("SIGKILL");
+    const killed = await doomed.exited;
+    assert.equal(killed.signal, "SIGKILL");
+    // The dead worker's claims stay outstanding until their ack wait runs out.
+    // One worker holds at most 256, so more than that means it died holding some.
+    const atKill = await consumerCounts(broker, cfg.streams.events.name, cfg.worker.durable);
+    t.diagnostic(`claims outstanding right after the kill: ${atKill.ackPending}`);
+    assert.ok(atKill.ackPending > 256, `the killed worker held claims (${atKill.ackPending} outstanding)`);
+
+    // Everything settled: nothing left to deliver and no claim outstanding.
+    await waitFor(
+      async () => {
+        const c = await consumerCounts(broker, cfg.streams.events.name, cfg.worker.durable);
+        return c.pending === 0 && c.ackPending === 0 ? c : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 200, what: "every event settled" },
+    );
+
+    const records = await readChannels(broker, cfg);
+    const { perChannel, duplicates } = tally(records);
+    assert.deepEqual(duplicates, [], "no channel message is stored twice");
+    assert.equal(records.length, EVENTS);
+    assert.equal(perChannel.size, THREADS);
+    for (const [channel, n] of perChannel) assert.equal(n, EVENTS / THREADS, `${channel} has every event once`);
+    const expected = new Set(events.map((e) => e.id));
+    for (const r of records) assert.ok(expected.has(r.eventId), `${r.eventId} is one of the events`);
+    assert.equal((await broker.streamState(cfg.streams.deadLetters.name)).messages, 0, "nothing was dead-lettered");
+
+    survivor.proc.kill("SIGTERM");
+    assert.deepEqual(await survivor.exited, { code: 0, signal: null }, survivor.output());
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Helpers for the worker tests: a real nats-server with realer's streams,
+ * comment events, the channel stream read back, consumer counts, and worker
+ * processes spawned from the real CLI.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { ensureStreams } from "../../src/cli/wiring.js";
+import type { RealerConfig } from "../../src/config/config.js";
+import { CommentCreated } from "../../src/demo/comments.js";
+import { createEvent, decodeChannelMessage, encodeEvent, type Event } from "../../src/events/envelope.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { testConfig } from "../helpers/stack.js";
+
+export interface JsFixture {
+  server: NatsServer;
+  broker: JetStreamBroker;
+  cfg: RealerConfig;
+  close(): Promise<void>;
+}
+
+/** A nats-server of its own, a broker on it and realer's streams, with a test config. */
+export async function startJs(over: (c: RealerConfig) => void = () => {}): Promise<JsFixture> {
+  const server = await startNatsServer();
+  const cfg = testConfig((c) => {
+    c.nats = server.url;
+    over(c);
+  });
+  const broker = await JetStreamBroker.connect({ servers: server.url, name: "test" });
+  await ensureStreams(broker, cfg);
+  return {
+    server,
+    broker,
+    cfg,
+    async close() {
+      await broker.close();
+      await server.stop();
+    },
+  };
+}
+
+/** A CommentCreated event on thread `thread`, keyed by the thread. */
+export function comment(thread: string, text: string, id = randomUUID()): Event {
+  const payload = CommentCreated.encode({
+    comment: { id: randomUUID(), threadId: thread, author: "ann", text, createdAt: Date.now() },
+  } as never);
+  return createEvent({ id, type: CommentCreated.name, key: `thread:${thread}`, payload, producer: "test" });
+}
+
+/** Stores events on the events stream, `window` publishes at a time, in order within each window's start. */
+export async function publishEvents(broker: JetStreamBroker, cfg: RealerConfig, events: Event[], window = 256): Promise<void> {
+  for (let i = 0; i < events.length; i += window) {
+    await Promise.all(
+      events
+        .slice(i, i + window)
+        .map((e) => broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id })),
+    );
+  }
+}
+
+/** Stores events one after another, so the stream holds them in exactly this order. */
+export async function publishInOrder(broker: JetStreamBroker, cfg: RealerConfig, events: Event[]): Promise<void> {
+  for (const e of events) await broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
+}
+
+export interface ChannelRecord {
+  seq: number;
+  channel: string;
+  eventId: string;
+  data: string;
+}
+
+/** Every message of the channel stream, in stream order. */
+export async function readChannels(broker: JetStreamBroker, cfg: RealerConfig): Promise<ChannelRecord[]> {
+  const out: ChannelRecord[] = [];
+  const { lastSeq } = await broker.streamState(cfg.streams.channels.name);
+  if (lastSeq === 0) return out;
+  for await (const m of broker.read(cfg.streams.channels.name, { fromSeq: 1 })) {
+    const cm = decodeChannelMessage(m.data);
+    out.push({ seq: m.seq, channel: cm.channel, eventId: cm.eventId, data: cm.data });
+  }
+  return out;
+}
+
+export interface ConsumerCounts {
+  /** Not yet delivered. */
+  pending: number;
+  /** Delivered and not yet settled. */
+  ackPending: number;
+  /** Messages delivered more than once so far. */
+  redelivered: number;
+}
+
+/** The durable's counts, straight from the JetStream API. */
+export async function consumerCounts(broker: JetStreamBroker, stream: string, durable: string): Promise<ConsumerCounts> {
+  const r = await broker.nc.request(`$JS.API.CONSUMER.INFO.${stream}.${durable}`, undefined, { timeout: 5000 });
+  const info = JSON.parse(new TextDecoder().decode(r.data)) as {
+    num_pending: number;
+    num_ack_pending: number;
+    num_redelivered: number;
+  };
+  return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+}
+
+export interface WorkerProcess {
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output(): string;
+}
+
+const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+
+/** `realer worker --nats URL` in a child process, configured through REALER_* variables. */
+export function spawnWorker(url: string, env: Record<string, string> = {}): WorkerProcess {
+  const proc = spawn(process.execPath, ["--import", "tsx", MAIN, "worker", "--nats", url], {
+    env: { ...process.env, REALER_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-8000);
+  };
+  proc.stdout?.on("data", keep);
+  proc.stderr?.on("data", keep);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { proc, exited, output: () => out };
+}
+
+/** Counts per key, and the ids seen more than once. */
+export function tally(records: ChannelRecord[]): { perChannel: Map<string, number>; duplicates: string[] } {
+  const perChannel = new Map<string, number>();
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  for (const r of records) {
+    perChannel.set(r.channel, (perChannel.get(r.channel) ?? 0) + 1);
+    const id = `${r.eventId}:${r.channel}`;
+    if (seen.has(id)) duplicates.push(id);
+    seen.add(id);
+  }
+  return { perChannel, duplicates };
+}
