@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { JetStreamBroker } from "../broker/jetstream-broker.js";
 import { MemoryBroker } from "../broker/memory-broker.js";
-import type { Broker } from "../broker/types.js";
+import type { AdminBroker, Broker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { registerComments } from "../demo/comments.js";
 import { demoRoutes } from "../demo/routes.js";
@@ -20,7 +20,7 @@ import type { Handler } from "../pipeline/types.js";
 import { Producer } from "../producer/producer.js";
 import { Worker } from "../worker/worker.js";
 
-export async function openBroker(cfg: RealerConfig, name: string): Promise<Broker> {
+export async function openBroker(cfg: RealerConfig, name: string): Promise<AdminBroker> {
   if (!cfg.nats) return new MemoryBroker();
   return JetStreamBroker.connect({ servers: cfg.nats.split(","), name });
 }
