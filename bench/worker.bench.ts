@@ -1,0 +1,196 @@
+/**
+ * `npm run bench -- worker`: events/s through the worker, decode -> validate
+ * -> route -> format -> publish -> ack, for 100,000 events on a real
+ * nats-server, against the raw floor measured in the same run: the same
+ * client and pull settings consuming, publishing one channel message and
+ * acking, with no stages. Each phase gets a fresh server with the events
+ * already stored (storing them is not timed). Phases alternate, floor first;
+ * the median of each is reported with the ratio, and the worker's RSS is
+ * sampled through its run to show that memory stays flat.
+ *
+ * Environment: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2),
+ * BENCH_IN_FLIGHT (default 256, the worker's maxInFlight).
+ */
+import { randomUUID } from "node:crypto";
+import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
+import type { Delivery } from "../src/broker/types.js";
+import { ensureStreams, loadDomain } from "../src/cli/wiring.js";
+import { defaultConfig, type RealerConfig } from "../src/config/config.js";
+import { CommentCreated } from "../src/demo/comments.js";
+import { createEvent, encodeChannelMessage, encodeEvent } from "../src/events/envelope.js";
+import { createLogger } from "../src/log/logger.js";
+import { standardPipeline } from "../src/pipeline/pipeline.js";
+import { Worker } from "../src/worker/worker.js";
+import { startNatsServer } from "../test/helpers/nats-server.js";
+
+const N = Number(process.env.BENCH_EVENTS ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 256);
+const THREADS = 1000;
+const MB = 1024 * 1024;
+
+interface Result {
+  eventsPerSec: number;
+  seconds: number;
+  rssMb: number[];
+}
+
+function benchConfig(url: string): RealerConfig {
+  const cfg = defaultConfig();
+  cfg.nats = url;
+  cfg.worker.maxInFlight = IN_FLIGHT;
+  cfg.worker.ackWaitMs = 60_000;
+  cfg.worker.fetchExpiresMs = 2_000;
+  cfg.logLevel = "silent";
+  return cfg;
+}
+
+/** A fresh server holding N comment events on the events stream. */
+async function prepare() {
+  const server = await startNatsServer();
+  const cfg = benchConfig(server.url);
+  const broker = await JetStreamBroker.connect({ servers: server.url, name: "bench" });
+  await ensureStreams(broker, cfg);
+  const text = "A comment of about a hundred characters, with <b>markup</b> & quotes \"to\" escape, as users write.";
+  for (let i = 0; i < N; i += 500) {
+    const batch = [];
+    for (let j = i; j < Math.min(N, i + 500); j++) {
+      const thread = `t${j % THREADS}`;
+      const payload = CommentCreated.encode({
+        comment: { id: randomUUID(), threadId: thread, author: `user${j % 97}`, text, createdAt: Date.now() },
+      } as never);
+      const e = createEvent({ type: CommentCreated.name, key: `thread:${thread}`, payload, producer: "bench" });
+      batch.push(broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id }));
+    }
+    await Promise.all(batch);
+  }
+  return {
+    server,
+    cfg,
+    broker,
+    async close() {
+      await broker.close();
+      await server.stop();
+    },
+  };
+}
+
+/** RSS samples at 10%, 25%, 50%, 75% and 100% of the run. */
+function sampler() {
+  const marks = [0.1, 0.25, 0.5, 0.75, 1].map((f) => Math.max(1, Math.round(f * N)));
+  const rss: number[] = [];
+  return {
+    rss,
+    at(done: number) {
+      if (done === marks[rss.length]) rss.push(Math.round(process.memoryUsage().rss / MB));
+    },
+  };
+}
+
+/** The floor: fetch with the worker's credit bound, publish one channel message, ack. */
+async function floor(): Promise<Result> {
+  const fx = await prepare();
+  const { broker, cfg } = fx;
+  const w = cfg.worker;
+  await broker.ensureConsumer({
+    stream: cfg.streams.events.name,
+    durable: w.durable,
+    ackWaitMs: w.ackWaitMs,
+    maxDeliver: w.maxDeliver + 1,
+    maxAckPending: w.maxAckPending,
+  });
+  const data = JSON.stringify({ id: randomUUID(), threadId: "t1", author: "user1", html: "x".repeat(110), createdAt: Date.now() });
+  const rss = sampler();
+  let inFlight = 0;
+  let done = 0;
+  let wake: (() => void) | undefined;
+  const changed = () => new Promise<void>((r) => (wake = r));
+  const handle = async (d: Delivery) => {
+    const channel = `thread:t${d.seq % THREADS}`;
+    await broker.publish(
+      `${cfg.subjects.channels}.${channel}`,
+      encodeChannelMessage({ channel, eventId: String(d.seq), type: "comment.created", data, traceId: "" }),
+      { msgId: `${d.seq}:${channel}` },
+    );
+    d.ack();
+    inFlight--;
+    rss.at(++done);
+    wake?.();
+  };
+  const t0 = performance.now();
+  const threshold = Math.max(1, Math.floor(IN_FLIGHT / 4));
+  while (done < N) {
+    const free = IN_FLIGHT - inFlight;
+    if (free >= threshold || (free > 0 && inFlight === 0)) {
+      inFlight += free;
+      let got = 0;
+      for await (const d of broker.fetch(cfg.streams.events.name, w.durable, { max: free, expiresMs: w.fetchExpiresMs })) {
+        got++;
+        void handle(d);
+      }
+      inFlight -= free - got;
+    } else await changed();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await fx.close();
+  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss };
+}
+
+/** The worker with the standard stages, as `realer worker` runs it. */
+async function worker(): Promise<Result> {
+  const fx = await prepare();
+  const { broker, cfg } = fx;
+  const domain = loadDomain();
+  const rss = sampler();
+  let done = 0;
+  let finished: () => void = () => {};
+  const all = new Promise<void>((r) => (finished = r));
+  const w = new Worker({
+    broker,
+    stream: cfg.streams.events.name,
+    deadLetterPrefix: cfg.subjects.deadLetters,
+    config: cfg.worker,
+    pipeline: standardPipeline({
+      broker,
+      registry: domain.registry,
+      handlers: domain.handlers,
+      channelPrefix: cfg.subjects.channels,
+      spec: { "*": ["validate", "route", "format", "publish"] },
+    }),
+    log: createLogger({ level: "silent" }),
+    onSettled: (s) => {
+      if (s.outcome !== "acked") throw new Error(`event ${s.job.delivery.seq} was ${s.outcome}: ${s.job.failure?.error.message}`);
+      rss.at(++done);
+      if (done === N) finished();
+    },
+  });
+  const t0 = performance.now();
+  await w.start();
+  await all;
+  const seconds = (performance.now() - t0) / 1000;
+  await w.stop();
+  await fx.close();
+  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const fmt = (r: Result) => `${Math.round(r.eventsPerSec)} events/s (${r.seconds.toFixed(2)} s), RSS MB at 10/25/50/75/100%: ${r.rssMb.join(" ")}`;
+
+const floors: Result[] = [];
+const workers: Result[] = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  const f = await floor();
+  floors.push(f);
+  console.log(`round ${round} floor : ${fmt(f)}`);
+  const w = await worker();
+  workers.push(w);
+  console.log(`round ${round} worker: ${fmt(w)}`);
+}
+const fMed = median(floors.map((r) => r.eventsPerSec));
+const wMed = median(workers.map((r) => r.eventsPerSec));
+console.log(
+  `\nworker pipeline, ${N} events, maxInFlight ${IN_FLIGHT}, ${ROUNDS} round(s), medians:\n` +
+    `  floor (fetch + publish + ack): ${Math.round(fMed)} events/s\n` +
+    `  worker (decode -> validate -> route -> format -> publish -> ack): ${Math.round(wMed)} events/s\n` +
+    `  ratio: ${((wMed / fMed) * 100).toFixed(1)}% of the floor (goal >= 80%)`,
+);
