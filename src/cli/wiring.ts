@@ -91,7 +91,9 @@ export async function startEdge(
   await hub.start();
   const app = buildEdge({ hub, config: cfg.edge, log: log.child({ component: "edge" }) });
   if (extras.producer) {
-    await app.register(ingestRoutes(extras.producer));
+    // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).
+    const ingest = { ...cfg.ingest, anonymous: cfg.ingest.anonymous || !cfg.nats };
+    await app.register(ingestRoutes(extras.producer, ingest, log.child({ component: "ingest" })));
     if (extras.demo) await app.register(demoRoutes(extras.producer));
   }
   app.addHook("preClose", async () => {

@@ -69,6 +69,11 @@ export class Producer {
     return this.#o.broker;
   }
 
+  /** Written into the `producer` field of the events it builds. */
+  get name(): string {
+    return this.#o.name;
+  }
+
   stats(): ProducerStats {
     return { inFlight: this.#slots.held, pending: this.#slots.waiting, ...this.#stats };
   }
@@ -86,7 +91,7 @@ export class Producer {
 
   /** Validates and encodes an event without publishing it (throws what `emit` would reject with). */
   build(type: EventType<unknown> | string, key: string, body: unknown, opts: EmitOptions = {}): Event {
-    const t = typeof type === "string" ? this.#lookup(type) : type;
+    const t = typeof type === "string" ? this.typeOf(type) : type;
     checkKey(key);
     if (opts.id !== undefined) checkId(opts.id);
     let payload: Uint8Array;
@@ -144,7 +149,8 @@ export class Producer {
     await this.flush();
   }
 
-  #lookup(name: string): EventType<unknown> {
+  /** The registered type of that name; REALER_ERR_EVENT_UNKNOWN_TYPE otherwise. */
+  typeOf(name: string): EventType<unknown> {
     if (!this.#o.registry) throw new EventUnknownType(`${JSON.stringify(name)} (this producer has no registry: pass a typed EventType)`);
     return this.#o.registry.get(name) as EventType<unknown>;
   }

@@ -1,0 +1,31 @@
+/**
+ * `realer ingest` as its own HTTP service: the ingest routes and a health
+ * check, without SSE. Returns an un-listened fastify instance (tests use port 0).
+ */
+import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
+import type { IngestConfig } from "../config/config.js";
+import { installErrorHandler } from "../edge/http-errors.js";
+import { NotFound } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Producer } from "../producer/producer.js";
+import { ingestRoutes } from "./routes.js";
+
+export interface IngestServerOptions {
+  producer: Producer;
+  config: IngestConfig;
+  log: Logger;
+}
+
+export async function buildIngestServer(o: IngestServerOptions): Promise<FastifyInstance> {
+  const app = fastify({
+    loggerInstance: o.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  installErrorHandler(app);
+  app.setNotFoundHandler((req, reply) => {
+    reply.send(new NotFound(req.method, req.url.split("?")[0]));
+  });
+  app.get("/healthz", async () => ({ ok: true, ...o.producer.stats() }));
+  await app.register(ingestRoutes(o.producer, o.config, o.log));
+  return app;
+}
