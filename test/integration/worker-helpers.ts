@@ -6,10 +6,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { ensureStreams } from "../../src/cli/wiring.js";
+import type { Broker } from "../../src/broker/types.js";
+import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createEvent, decodeChannelMessage, encodeEvent, type Event } from "../../src/events/envelope.js";
+import { createLogger } from "../../src/log/logger.js";
+import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
+import type { Settled } from "../../src/pipeline/settle.js";
+import { Worker } from "../../src/worker/worker.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
 
@@ -141,4 +146,37 @@ export function tally(records: ChannelRecord[]): { perChannel: Map<string, numbe
     seen.add(id);
   }
   return { perChannel, duplicates };
+}
+
+export interface InProcessWorker {
+  worker: Worker;
+  settled: Settled[];
+  stop(): Promise<void>;
+}
+
+/** A worker in this process on the fixture's broker, with the given stage lists (default: the standard ones). */
+export async function startInProcessWorker(
+  fx: { broker: Broker; cfg: RealerConfig },
+  opts: { spec?: PipelineSpec; broker?: Broker } = {},
+): Promise<InProcessWorker> {
+  const broker = opts.broker ?? fx.broker;
+  const domain = loadDomain();
+  const settled: Settled[] = [];
+  const worker = new Worker({
+    broker,
+    stream: fx.cfg.streams.events.name,
+    deadLetterPrefix: fx.cfg.subjects.deadLetters,
+    config: fx.cfg.worker,
+    pipeline: standardPipeline({
+      broker,
+      registry: domain.registry,
+      handlers: domain.handlers,
+      channelPrefix: fx.cfg.subjects.channels,
+      ...(opts.spec ? { spec: opts.spec } : {}),
+    }),
+    log: createLogger({ level: fx.cfg.logLevel }),
+    onSettled: (s) => settled.push(s),
+  });
+  await worker.start();
+  return { worker, settled, stop: () => worker.stop() };
 }
