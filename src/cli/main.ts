@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { codeOf } from "../errors.js";
 import { registerIngest } from "./ingest.js";
 import { registerPublish } from "./publish.js";
+import { registerDlq } from "./dlq.js";
 import { registerReplay } from "./replay.js";
 import { registerServe } from "./serve.js";
 
@@ -17,6 +18,7 @@ const program = new Command("realer")
 registerServe(program);
 registerPublish(program);
 registerReplay(program);
+registerDlq(program);
 registerIngest(program);
 
 try {

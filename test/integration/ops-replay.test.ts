@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import type { StoredMessage } from "../../src/broker/types.js";
@@ -13,6 +12,7 @@ import { type ReplayContext, replay, resume } from "../../src/replay/replayer.js
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
+import { cli } from "./ops-cli.js";
 
 const EVENTS = 12;
 
@@ -186,15 +186,3 @@ describe("realer replay on JetStream", () => {
   });
 });
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      env: { ...process.env, REALER_LOG_LEVEL: "warn" },
-    });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d: Buffer) => (stdout += d));
-    p.stderr.on("data", (d: Buffer) => (stderr += d));
-    p.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
