@@ -1,0 +1,144 @@
+/**
+ * realer as a user runs it: a nats-server with JetStream (started here on a
+ * random port), `realer worker`, and `realer edge --workers N` behind one
+ * port. Messages take the real path: HTTP ingest (POST /v1/events) ->
+ * events stream -> worker pipeline -> channel stream -> edges -> SSE. The
+ * "edge only" variant publishes channel messages straight to the channel
+ * stream, to show where the time goes.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { defaultConfig } from "../../src/config/config.js";
+import { CommentCreated } from "../../src/demo/comments.js";
+import { channelSubject } from "../../src/events/channel.js";
+import { encodeChannelMessage } from "../../src/events/envelope.js";
+import { startNatsServer } from "../../test/helpers/nats-server.js";
+import { marker } from "./marker.js";
+import { children, commandLine, tree } from "./proc-stats.js";
+import { freePort, poster, type SystemUnderTest, waitForPort } from "./system.js";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** The built CLI when there is one (`make bench` builds first); the sources through tsx otherwise. */
+function cli(): string[] {
+  const dist = `${ROOT}dist/cli/main.js`;
+  if (existsSync(dist) && process.env.REALER_BENCH_SOURCE !== "1") return [dist];
+  return ["--import", "tsx", `${ROOT}src/cli/main.ts`];
+}
+
+export interface RealerOptions {
+  edgeWorkers: number;
+  /** "ingest": through POST /v1/events and a worker; "edge": straight onto the channel stream. */
+  path: "ingest" | "edge";
+}
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): { proc: ChildProcess; ready: (msg: string) => Promise<void> } {
+  const proc = spawn(process.execPath, [...cli(), ...args], {
+    env: { ...process.env, REALER_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const waiters: [string, () => void][] = [];
+  proc.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    out = (out + d).slice(-100_000);
+    for (const [msg, resolve] of waiters) if (out.includes(`"msg":"${msg}"`)) resolve();
+  });
+  const ready = (msg: string) =>
+    new Promise<void>((resolve, reject) => {
+      if (out.includes(`"msg":"${msg}"`)) return resolve();
+      waiters.push([msg, resolve]);
+      proc.once("exit", (code) => reject(new Error(`realer ${args[0]} exited with ${code} before "${msg}"`)));
+    });
+  return { proc, ready };
+}
+
+const stopped = (p: ChildProcess) =>
+  new Promise<void>((r) => {
+    if (p.exitCode !== null || p.signalCode !== null) return r();
+    p.once("exit", () => r());
+    p.kill("SIGTERM");
+  });
+
+export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
+  const nats = await startNatsServer();
+  const natsPid = children(process.pid).find((p) => commandLine(p).includes(`-sd ${nats.storeDir}`));
+  const port = await freePort();
+  const cfg = defaultConfig();
+  // The load generator holds thousands of connections per source address; a per-address cap would refuse it.
+  const ingestKey = randomUUID();
+  const edge = run(["edge", "--workers", String(o.edgeWorkers), "--port", String(port), "--nats", nats.url], {
+    REALER_MAX_CONNECTIONS_PER_ADDRESS: "0",
+    REALER_INGEST_KEYS: ingestKey,
+  });
+  await edge.ready(o.edgeWorkers > 1 ? "edge cluster listening" : "edge listening");
+  await waitForPort(port);
+  let worker: ReturnType<typeof run> | undefined;
+  let broker: JetStreamBroker | undefined;
+  let publish: SystemUnderTest["publish"];
+  if (o.path === "ingest") {
+    worker = run(["worker", "--nats", nats.url], {});
+    await worker.ready("worker running");
+    const post = poster(port, { authorization: `Bearer ${ingestKey}` });
+    publish = (ch, n, t) =>
+      post(
+        "/v1/events",
+        JSON.stringify({
+          type: CommentCreated.name,
+          key: `thread:c${ch}`,
+          data: {
+            comment: {
+              id: marker(n, t),
+              threadId: `c${ch}`,
+              author: "bench",
+              text: "",
+              createdAt: Math.floor(t / 1000),
+            },
+          },
+        }),
+        "application/json",
+      );
+  } else {
+    const b = await JetStreamBroker.connect({ servers: nats.url, name: "realer-bench" });
+    broker = b;
+    publish = async (ch, n, t) => {
+      const channel = `thread:c${ch}`;
+      const data = JSON.stringify({
+        id: marker(n, t),
+        threadId: `c${ch}`,
+        author: "bench",
+        html: "",
+        createdAt: Math.floor(t / 1000),
+      });
+      const eventId = randomUUID();
+      await b.publish(
+        channelSubject(cfg.subjects.channels, channel),
+        encodeChannelMessage({ channel, eventId, type: "comment.created", data }),
+        { msgId: `${eventId}:${channel}` },
+      );
+      return true;
+    };
+  }
+  const workers = o.edgeWorkers;
+  return {
+    name: `realer ${o.path === "ingest" ? "(ingest -> JetStream -> worker -> edge" : "(edge only"}, ${workers} edge process${workers > 1 ? "es" : ""})`,
+    host: "127.0.0.1",
+    port,
+    subscribePath: (ch) => `/v1/sse?channel=thread:c${ch}`,
+    publish,
+    pids: () => ({
+      edge: tree(edge.proc.pid!),
+      other: [...(worker ? tree(worker.proc.pid!) : []), ...(natsPid ? [natsPid] : [])],
+    }),
+    async stop() {
+      await broker?.close();
+      if (worker) await stopped(worker.proc);
+      await stopped(edge.proc);
+      await nats.stop();
+    },
+  };
+}

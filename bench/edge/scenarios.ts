@@ -1,0 +1,237 @@
+/**
+ * The scenarios of the edge benchmark, each run the same way against every
+ * system: (a)/(b) a steady rate over many channels, (c) one busy channel
+ * with the rate raised until deliveries stop keeping up, (d) idle memory
+ * per connection. Every run is bounded in time.
+ */
+import { LoadGen, type Totals } from "./loadgen.js";
+import { Publisher } from "./publisher.js";
+import { sampleAll } from "./proc-stats.js";
+import type { SystemUnderTest } from "./system.js";
+
+export interface TrafficResult {
+  system: string;
+  subs: number;
+  connected: number;
+  channels: number;
+  /** Messages/s asked of the publisher, and sent. */
+  rate: number;
+  sentRate: number;
+  publishFailed: number;
+  offeredDeliveriesPerS: number;
+  deliveriesPerS: number;
+  deliveries: number;
+  lost: number;
+  duplicates: number;
+  dropped: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  /** Server CPU time per delivery, microseconds: all server processes, and the SSE-holding ones alone. */
+  cpuUsPerDelivery: number;
+  edgeCpuUsPerDelivery: number;
+  /** Server CPU use over the window, in cores. */
+  serverCores: number;
+  edgeRssMB: number;
+  keptUp: boolean;
+}
+
+export interface IdleResult {
+  system: string;
+  connections: number;
+  connected: number;
+  rssBeforeMB: number;
+  rssAfterMB: number;
+  bytesPerConnection: number;
+}
+
+const GRACE_MS = 3_000;
+
+function paths(
+  sys: SystemUnderTest,
+  subs: number,
+  channels: number,
+): { paths: string[]; channelOf: number[] } {
+  const channelOf = Array.from({ length: subs }, (_, i) => i % channels);
+  return { paths: channelOf.map((c) => sys.subscribePath(c)), channelOf };
+}
+
+/** Waits until nothing is missing any more, or the grace period ends (polling the clients' tallies). */
+async function drain(lg: LoadGen, to: number[]): Promise<Totals> {
+  const deadline = Date.now() + GRACE_MS;
+  for (;;) {
+    const t = await lg.report(to);
+    if (t.lost === 0 || Date.now() > deadline) return t;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** One measured window at one rate on connections already open. */
+async function window(
+  sys: SystemUnderTest,
+  lg: LoadGen,
+  pub: Publisher,
+  o: { subs: number; channels: number; rate: number; durationMs: number },
+): Promise<TrafficResult> {
+  lg.measure([...pub.next]);
+  const pids = sys.pids();
+  const all = [...pids.edge, ...pids.other];
+  const cpu0 = sampleAll(all);
+  const edge0 = sampleAll(pids.edge);
+  const t0 = performance.now();
+  const p = await pub.run(o.rate, o.durationMs);
+  const to = [...pub.next];
+  const t = await drain(lg, to);
+  const elapsedS = (performance.now() - t0) / 1000;
+  const cpu1 = sampleAll(all);
+  const edge1 = sampleAll(pids.edge);
+  const spanS = Math.max(o.durationMs / 1000, (t.lastUs - t.firstUs) / 1e6);
+  const offered = (p.sent * (lg.connected / o.channels)) / (o.durationMs / 1000);
+  const deliveriesPerS = t.deliveries / spanS;
+  const ms = (us: number) => Math.round(us / 10) / 100;
+  const perDelivery = (cpuS: number) =>
+    t.deliveries ? Math.round((cpuS * 1e7) / t.deliveries) / 10 : Number.NaN;
+  return {
+    system: sys.name,
+    subs: o.subs,
+    connected: lg.connected,
+    channels: o.channels,
+    rate: o.rate,
+    sentRate: Math.round(p.achievedRate),
+    publishFailed: p.failed,
+    offeredDeliveriesPerS: Math.round(offered),
+    deliveriesPerS: Math.round(deliveriesPerS),
+    deliveries: t.deliveries,
+    lost: t.lost,
+    duplicates: t.duplicates,
+    dropped: t.dropped,
+    p50Ms: ms(t.latency.quantile(0.5)),
+    p90Ms: ms(t.latency.quantile(0.9)),
+    p99Ms: ms(t.latency.quantile(0.99)),
+    maxMs: ms(t.latency.max),
+    cpuUsPerDelivery: perDelivery(cpu1.cpuS - cpu0.cpuS),
+    edgeCpuUsPerDelivery: perDelivery(edge1.cpuS - edge0.cpuS),
+    serverCores: Math.round(((cpu1.cpuS - cpu0.cpuS) / elapsedS) * 100) / 100,
+    edgeRssMB: Math.round(edge1.rssBytes / 1e5) / 10,
+    // Kept up: nothing lost or doubled, publishing held its rate, and deliveries came as fast as offered.
+    keptUp:
+      t.lost === 0 &&
+      t.duplicates === 0 &&
+      p.failed === 0 &&
+      t.dropped === 0 &&
+      p.achievedRate >= 0.95 * o.rate &&
+      deliveriesPerS >= 0.95 * offered,
+  };
+}
+
+export interface TrafficOptions {
+  subs: number;
+  channels: number;
+  clientProcesses: number;
+  warmupMs: number;
+}
+
+async function withLoad<T>(
+  sys: SystemUnderTest,
+  o: TrafficOptions & { maxPerChannel: number },
+  body: (lg: LoadGen, pub: Publisher) => Promise<T>,
+): Promise<T> {
+  const { paths: ps, channelOf } = paths(sys, o.subs, o.channels);
+  const lg = await LoadGen.start({
+    host: sys.host,
+    port: sys.port,
+    paths: ps,
+    channelOf,
+    processes: o.clientProcesses,
+    maxPerChannel: o.maxPerChannel,
+  });
+  try {
+    if (lg.connected < o.subs) {
+      throw new Error(
+        `${sys.name}: only ${lg.connected} of ${o.subs} connections opened (${lg.errors.join("; ")})`,
+      );
+    }
+    return await body(lg, new Publisher(o.channels, (ch, n, t) => sys.publish(ch, n, t)));
+  } finally {
+    await lg.close();
+  }
+}
+
+/** (a), (b): a steady rate over several channels, after a warm-up. */
+export function steady(
+  sys: SystemUnderTest,
+  o: TrafficOptions & { rate: number; durationMs: number },
+): Promise<TrafficResult> {
+  const maxPerChannel = Math.ceil((o.rate * (o.durationMs + o.warmupMs)) / 1000 / o.channels) + 16;
+  return withLoad(sys, { ...o, maxPerChannel }, async (lg, pub) => {
+    await pub.run(o.rate, o.warmupMs);
+    return window(sys, lg, pub, o);
+  });
+}
+
+/** (c): one channel, the rate raised step by step until a step does not keep up. */
+export function rising(
+  sys: SystemUnderTest,
+  o: TrafficOptions & { rates: number[]; stepMs: number },
+): Promise<{ steps: TrafficResult[]; best: TrafficResult | undefined }> {
+  const maxPerChannel =
+    Math.ceil((o.rates.reduce((s, r) => s + r, 0) * o.stepMs + o.rates[0]! * o.warmupMs) / 1000) + 16;
+  return withLoad(sys, { ...o, maxPerChannel }, async (lg, pub) => {
+    await pub.run(o.rates[0]!, o.warmupMs);
+    const steps: TrafficResult[] = [];
+    for (const rate of o.rates) {
+      const r = await window(sys, lg, pub, { ...o, rate, durationMs: o.stepMs });
+      steps.push(r);
+      if (!r.keptUp) break;
+    }
+    const kept = steps.filter((s) => s.keptUp);
+    const best = kept.sort((a, b) => b.deliveriesPerS - a.deliveriesPerS)[0];
+    return { steps, best };
+  });
+}
+
+/** Resident memory of the connection-holding processes until it stops moving (at most `maxMs`). */
+async function settledRss(pids: () => number[], maxMs = 15_000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let last = sampleAll(pids()).rssBytes;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const now = sampleAll(pids()).rssBytes;
+    if (Math.abs(now - last) < 0.005 * last || Date.now() > deadline) return now;
+    last = now;
+  }
+}
+
+/** (d): memory per idle connection: the server's RSS with N open connections minus its RSS with none. */
+export async function idle(
+  sys: SystemUnderTest,
+  o: { connections: number; channels: number; clientProcesses: number },
+): Promise<IdleResult> {
+  const edgePids = () => sys.pids().edge;
+  const before = await settledRss(edgePids, 5_000);
+  const { paths: ps, channelOf } = paths(sys, o.connections, o.channels);
+  const lg = await LoadGen.start({
+    host: sys.host,
+    port: sys.port,
+    paths: ps,
+    channelOf,
+    processes: o.clientProcesses,
+    maxPerChannel: 1,
+    concurrency: 64,
+  });
+  try {
+    const after = await settledRss(edgePids);
+    const mb = (b: number) => Math.round(b / 1e5) / 10;
+    return {
+      system: sys.name,
+      connections: o.connections,
+      connected: lg.connected,
+      rssBeforeMB: mb(before),
+      rssAfterMB: mb(after),
+      bytesPerConnection: lg.connected ? Math.round((after - before) / lg.connected) : Number.NaN,
+    };
+  } finally {
+    await lg.close();
+  }
+}
