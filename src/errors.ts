@@ -42,7 +42,7 @@ export const TooManyChannels = define(
 );
 export const LastEventIdInvalid = define(
   "REALER_ERR_LAST_EVENT_ID_INVALID",
-  "Last-Event-ID %s is invalid: expected a stream sequence (a non-negative integer)",
+  "Last-Event-ID %s is invalid: expected an id this edge sent (<epoch>-<sequence>) or a bare sequence",
   400,
   "client",
 );
@@ -51,6 +51,45 @@ export const NotEventStream = define(
   "this endpoint serves text/event-stream: send Accept: text/event-stream",
   406,
   "client",
+);
+export const TooManyConnections = define(
+  "REALER_ERR_TOO_MANY_CONNECTIONS",
+  "address %s already holds %s connections, the most one address may hold on this edge",
+  429,
+  "client",
+);
+export const AuthRequired = define(
+  "REALER_ERR_AUTH_REQUIRED",
+  "channel %s is private: send a subscribe token (token=... or Authorization: Bearer ...)",
+  401,
+  "client",
+);
+export const TokenInvalid = define("REALER_ERR_TOKEN_INVALID", "the subscribe token is invalid: %s", 401, "client");
+export const TokenExpired = define(
+  "REALER_ERR_TOKEN_EXPIRED",
+  "the subscribe token has expired: reconnect with a fresh token",
+  401,
+  "client",
+);
+export const ChannelForbidden = define("REALER_ERR_CHANNEL_FORBIDDEN", "channel %s is not allowed: %s", 403, "client");
+export const OriginForbidden = define("REALER_ERR_ORIGIN_FORBIDDEN", "origin %s is not allowed here", 403, "client");
+export const EdgeDraining = define(
+  "REALER_ERR_EDGE_DRAINING",
+  "this edge is shutting down: reconnect (to another edge) shortly",
+  503,
+  "retry",
+);
+export const ClientTooSlow = define(
+  "REALER_ERR_CLIENT_TOO_SLOW",
+  "the client read too slowly and was disconnected: reconnect to resume",
+  0,
+  "client",
+);
+export const ResumeFailed = define(
+  "REALER_ERR_RESUME_FAILED",
+  "the channel history could not be read: reconnect to retry the resume",
+  0,
+  "retry",
 );
 export const NotFound = define("REALER_ERR_NOT_FOUND", "no route for %s %s", 404, "client");
 export const BadRequest = define("REALER_ERR_BAD_REQUEST", "bad request: %s", 400, "client");

@@ -125,8 +125,10 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
 
   async streamState(stream: string): Promise<StreamState> {
     try {
-      const { state } = await this.#jsm.streams.info(stream);
+      const info = await this.#jsm.streams.info(stream);
+      const { state } = info;
       return {
+        created: Date.parse(info.created),
         name: stream,
         messages: state.messages,
         bytes: state.bytes,
@@ -346,6 +348,20 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     } finally {
       await c.delete().catch(() => {});
     }
+  }
+
+  /** Core NATS publish: not stored, never redelivered (the `Signals` capability). */
+  signal(subject: string, data: Uint8Array): void {
+    if (!this.nc.isClosed()) this.nc.publish(subject, data);
+  }
+
+  listen(subject: string, fn: (subject: string, data: Uint8Array) => void): { stop(): void } {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, m) => {
+        if (!err) fn(m.subject, m.data);
+      },
+    });
+    return { stop: () => sub.unsubscribe() };
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,7 @@ class MemoryStream {
   spec: StreamSpec;
   readonly msgs: StoredMessage[] = [];
   lastSeq = 0;
+  readonly created = Date.now();
   bytes = 0;
   readonly dedupe = new Map<string, { seq: number; at: number }>();
   readonly consumers = new Map<string, MemoryConsumer>();
@@ -295,7 +296,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
 
   async streamState(stream: string): Promise<StreamState> {
     const s = this.#stream(stream);
-    return { name: stream, messages: s.msgs.length, bytes: s.bytes, firstSeq: s.firstSeq, lastSeq: s.lastSeq };
+    return { name: stream, messages: s.msgs.length, bytes: s.bytes, firstSeq: s.firstSeq, lastSeq: s.lastSeq, created: s.created };
   }
 
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
@@ -399,7 +400,26 @@ export class MemoryBroker implements Broker, BrokerAdmin {
     return s.msgs.find((m) => m.time >= timeMs)?.seq ?? s.lastSeq + 1;
   }
 
+  readonly #listeners = new Set<{ filter: string; fn: (subject: string, data: Uint8Array) => void }>();
+
+  /** Signals are delivered on a later tick, as they would arrive from a server. */
+  signal(subject: string, data: Uint8Array): void {
+    if (this.#closed) return;
+    const targets = [...this.#listeners].filter((l) => subjectMatches(l.filter, subject));
+    if (targets.length === 0) return;
+    setImmediate(() => {
+      for (const l of targets) if (this.#listeners.has(l)) l.fn(subject, data);
+    });
+  }
+
+  listen(subject: string, fn: (subject: string, data: Uint8Array) => void): { stop(): void } {
+    const l = { filter: subject, fn };
+    this.#listeners.add(l);
+    return { stop: () => this.#listeners.delete(l) };
+  }
+
   async close(): Promise<void> {
+    this.#listeners.clear();
     this.#closed = true;
     for (const s of this.#streams.values()) {
       for (const c of s.consumers.values()) c.close();

@@ -45,6 +45,11 @@ export interface StreamState {
   firstSeq: number;
   /** Sequence of the newest message ever stored; 0 when none ever was. */
   lastSeq: number;
+  /**
+   * When the stream was created, Unix ms. With the name it is the stream's
+   * identity: a stream deleted and created again restarts its sequences.
+   */
+  created: number;
 }
 
 export interface PublishOptions {
@@ -145,6 +150,25 @@ export interface Broker {
   tail(stream: string, opts: TailOptions): Tail;
   /** Stops everything; outstanding fetches and tails end. */
   close(): Promise<void>;
+}
+
+/**
+ * Optional capability: fire-and-forget messages that are not stored (NATS
+ * core pub/sub). A signal reaches the listeners subscribed when it is sent,
+ * including the sender's own, at most once, in the order one sender sent them;
+ * nothing is kept for listeners that come later. Use subjects no stream
+ * captures (JetStream would store those). Edges share subscriber counts this way. Both brokers implement it; the contract suite covers it.
+ */
+export interface Signals {
+  /** Sends `data` to every current listener of a matching filter. */
+  signal(subject: string, data: Uint8Array): void;
+  /** Calls `fn` for each signal on `subject` (NATS wildcards allowed) until stopped. */
+  listen(subject: string, fn: (subject: string, data: Uint8Array) => void): { stop(): void };
+}
+
+export function hasSignals(b: Broker): b is Broker & Signals {
+  const s = b as Partial<Signals>;
+  return typeof s.signal === "function" && typeof s.listen === "function";
 }
 
 /** A durable consumer's counts, as operators read them (`realer inspect`, the audit). */

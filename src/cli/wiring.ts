@@ -10,8 +10,8 @@ import type { AdminBroker, Broker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { registerComments } from "../demo/comments.js";
 import { demoRoutes } from "../demo/routes.js";
-import { buildEdge } from "../edge/build-edge.js";
-import { Hub } from "../edge/hub.js";
+import { createEdge } from "../edge/create-edge.js";
+import type { Hub } from "../edge/hub.js";
 import { EventRegistry } from "../events/registry.js";
 import { ingestRoutes } from "../ingest/routes.js";
 import type { Logger } from "../log/logger.js";
@@ -80,25 +80,14 @@ export async function startEdge(
   log: Logger,
   extras: { producer?: Producer; demo?: boolean } = {},
 ): Promise<RunningEdge> {
-  const hub = new Hub({
-    broker,
-    stream: cfg.streams.channels.name,
-    prefix: cfg.subjects.channels,
-    ringSize: cfg.edge.ringSize,
-    heartbeatMs: cfg.edge.heartbeatMs,
-    log: log.child({ component: "hub" }),
-  });
-  await hub.start();
-  const app = buildEdge({ hub, config: cfg.edge, log: log.child({ component: "edge" }) });
+  // The edge drains (cursor + jittered retry to every client) when the app closes.
+  const { app, hub } = await createEdge(broker, cfg, log);
   if (extras.producer) {
     // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).
     const ingest = { ...cfg.ingest, anonymous: cfg.ingest.anonymous || !cfg.nats };
     await app.register(ingestRoutes(extras.producer, ingest, log.child({ component: "ingest" })));
     if (extras.demo) await app.register(demoRoutes(extras.producer));
   }
-  app.addHook("preClose", async () => {
-    await hub.stop();
-  });
   const url = await app.listen({ host: cfg.edge.host, port: cfg.edge.port });
   log.info({ url }, "edge listening");
   return { app, hub, url };

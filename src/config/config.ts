@@ -47,6 +47,41 @@ export interface EdgeConfig {
   maxChannels: number;
   /** Recent channel messages kept in memory for fast resume. Default 10000. */
   ringSize: number;
+  /** SSE connections one client address may hold on one edge process; 0: no limit. Default 1000. */
+  maxConnectionsPerAddress: number;
+  /** Bytes queued for one connection (with the socket's unsent bytes) before it is closed as too slow. Default 262144. */
+  maxQueuedBytes: number;
+  /** Frames queued for one connection before it is closed as too slow. Default 4096. */
+  maxQueuedFrames: number;
+  /** How long a connection's socket may stay blocked before it is closed as stalled, ms. Default 30000. */
+  stallTimeoutMs: number;
+  /** After a final frame, how long a client has to read it before its socket is destroyed, ms. Default 5000. */
+  closeGraceMs: number;
+  /** On shutdown every client is told to reconnect after a random delay up to this, ms. Default 5000. */
+  drainSpreadMs: number;
+  /** Origins allowed to subscribe from another site; ["*"] allows any. Default ["*"]. */
+  corsOrigins: string[];
+  /** Core NATS subject prefix on which edges share subscriber counts. Default "realer.occupancy". */
+  occupancySubject: string;
+  /** How often an edge re-announces all of its counts (others forget it after 3 silent intervals), ms. Default 5000. */
+  occupancyIntervalMs: number;
+  /** Subscribe tokens for private channels. */
+  auth: EdgeAuthConfig;
+}
+
+export interface EdgeAuthConfig {
+  /** Channel patterns that need a token (`*` one segment, a final `>` the rest). Default ["private:>"]. */
+  privateChannels: string[];
+  /** Secret for HS256/HS384/HS512 tokens; undefined: none accepted. Default undefined. */
+  hmacSecret: string | undefined;
+  /** PEM public key (SPKI) for RS*, PS*, ES* and EdDSA tokens; undefined: none accepted. Default undefined. */
+  publicKey: string | undefined;
+  /** Required `iss` claim, when set. Default undefined. */
+  issuer: string | undefined;
+  /** Required `aud` claim, when set. Default undefined. */
+  audience: string | undefined;
+  /** `event: auth-expiring` is sent this long before a token expires, ms. Default 60000. */
+  expiringNoticeMs: number;
 }
 
 export interface IngestConfig {
@@ -112,7 +147,31 @@ export function defaultConfig(): RealerConfig {
       retryDelayMs: 500,
       maxRetryDelayMs: 30_000,
     },
-    edge: { host: "127.0.0.1", port: 8080, heartbeatMs: 15_000, retryMs: 2_000, maxChannels: 32, ringSize: 10_000 },
+    edge: {
+      host: "127.0.0.1",
+      port: 8080,
+      heartbeatMs: 15_000,
+      retryMs: 2_000,
+      maxChannels: 32,
+      ringSize: 10_000,
+      maxConnectionsPerAddress: 1000,
+      maxQueuedBytes: 256 * 1024,
+      maxQueuedFrames: 4096,
+      stallTimeoutMs: 30_000,
+      closeGraceMs: 5_000,
+      drainSpreadMs: 5_000,
+      corsOrigins: ["*"],
+      occupancySubject: "realer.occupancy",
+      occupancyIntervalMs: 5_000,
+      auth: {
+        privateChannels: ["private:>"],
+        hmacSecret: undefined,
+        publicKey: undefined,
+        issuer: undefined,
+        audience: undefined,
+        expiringNoticeMs: 60_000,
+      },
+    },
     ingest: { keys: [], anonymous: false, maxBodyBytes: 1 << 20, maxBatch: 500, publishTimeoutMs: 10_000 },
     logLevel: "info",
     admin: { token: undefined, metricsUrls: [], metricsPort: undefined },
@@ -151,6 +210,22 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
       port: int(env, "REALER_PORT", base.edge.port),
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
+      maxConnectionsPerAddress: int(env, "REALER_MAX_CONNECTIONS_PER_ADDRESS", base.edge.maxConnectionsPerAddress),
+      maxQueuedBytes: int(env, "REALER_MAX_QUEUED_BYTES", base.edge.maxQueuedBytes, 1024),
+      maxQueuedFrames: int(env, "REALER_MAX_QUEUED_FRAMES", base.edge.maxQueuedFrames, 1),
+      stallTimeoutMs: int(env, "REALER_STALL_TIMEOUT_MS", base.edge.stallTimeoutMs, 100),
+      drainSpreadMs: int(env, "REALER_DRAIN_SPREAD_MS", base.edge.drainSpreadMs),
+      corsOrigins: env.REALER_CORS_ORIGINS ? env.REALER_CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean) : base.edge.corsOrigins,
+      auth: {
+        ...base.edge.auth,
+        privateChannels: env.REALER_PRIVATE_CHANNELS
+          ? env.REALER_PRIVATE_CHANNELS.split(",").map((p) => p.trim()).filter(Boolean)
+          : base.edge.auth.privateChannels,
+        hmacSecret: env.REALER_AUTH_HMAC_SECRET || base.edge.auth.hmacSecret,
+        publicKey: env.REALER_AUTH_PUBLIC_KEY || base.edge.auth.publicKey,
+        issuer: env.REALER_AUTH_ISSUER || base.edge.auth.issuer,
+        audience: env.REALER_AUTH_AUDIENCE || base.edge.auth.audience,
+      },
     },
     ingest: {
       ...base.ingest,

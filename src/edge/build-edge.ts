@@ -1,24 +1,40 @@
 /**
  * The edge's HTTP face. Returns a fastify instance that is not listening
  * yet, so tests and the CLI choose the port (tests use 0).
+ *
+ * Routes: GET /v1/sse (the SSE stream), GET /v1/channels/:channel
+ * (occupancy), GET /healthz, GET /metrics. Every refusal is a 4xx with a
+ * REALER_ERR_* code, answered before the stream starts.
  */
-import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
-import { NotFound } from "../errors.js";
-import type { Logger } from "../log/logger.js";
+import cors from "@fastify/cors";
+import { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, fastify, LogController } from "fastify";
 import type { EdgeConfig } from "../config/config.js";
-import { Connection } from "./connection.js";
+import { ChannelInvalid, codeOf, EdgeDraining, NotFound, OriginForbidden, TooManyConnections } from "../errors.js";
+import { isValidChannel } from "../events/channel.js";
+import type { Logger } from "../log/logger.js";
+import { registry } from "../metrics/registry.js";
+import { AddressLimit } from "./address-limit.js";
+import { SubscribeAuth } from "./auth.js";
+import { Connection, failResume } from "./connection.js";
 import { installErrorHandler } from "./http-errors.js";
 import type { Hub } from "./hub.js";
-import { parseSseRequest } from "./sse-request.js";
+import { edgeMetrics } from "./metrics.js";
+import type { Occupancy } from "./occupancy.js";
 import { retryFrame } from "./sse-frame.js";
+import { parseSseRequest, tokenOf } from "./sse-request.js";
 
 export interface EdgeOptions {
   hub: Hub;
   config: EdgeConfig;
   log: Logger;
+  /** Counts across edges; without it, /v1/channels/:channel counts this edge only. */
+  occupancy?: Occupancy;
+  /** Serve GET /metrics from the process registry. Default true. */
+  metricsRoute?: boolean;
 }
 
 export function buildEdge(o: EdgeOptions): FastifyInstance {
+  const { hub, config } = o;
   const app = fastify({
     loggerInstance: o.log as FastifyBaseLogger,
     // SSE streams live for hours: no idle timeout on the connection.
@@ -27,19 +43,60 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { querystringParser: (s: string) => Object.fromEntries(groupQuery(s)) },
   });
+  const auth = new SubscribeAuth(config.auth);
+  const perAddress = new AddressLimit(config.maxConnectionsPerAddress);
+  const anyOrigin = config.corsOrigins.includes("*");
+  const origins = new Set(config.corsOrigins);
 
   installErrorHandler(app);
+  app.addHook("onError", async (_req, _reply, err) => {
+    const code = codeOf(err);
+    if (code && (err.statusCode ?? 500) < 500) edgeMetrics.refusals.inc({ code });
+  });
   app.setNotFoundHandler((req, reply) => {
     reply.send(new NotFound(req.method, req.url.split("?")[0]));
   });
 
-  app.get("/healthz", async () => ({ ok: true, connections: o.hub.connections, position: o.hub.position }));
+  // Runs before @fastify/cors: an origin off the allow-list is refused with a code, not just left without headers.
+  app.addHook("onRequest", async (req) => {
+    const origin = req.headers.origin;
+    if (anyOrigin || !origin || origins.has(origin) || isSameOrigin(req, origin)) return;
+    throw new OriginForbidden(JSON.stringify(origin.slice(0, 200)));
+  });
+  void app.register(cors, {
+    origin: anyOrigin ? "*" : [...origins],
+    methods: ["GET", "HEAD", "POST", "OPTIONS"],
+    allowedHeaders: ["Last-Event-ID", "Authorization", "Content-Type", "Accept", "Cache-Control"],
+    maxAge: 600,
+  });
+
+  app.get("/healthz", async () => ({ ok: true, connections: hub.connections, position: hub.position, epoch: hub.epoch }));
+
+  if (o.metricsRoute !== false) {
+    app.get("/metrics", async (_req, reply) => {
+      reply.type(registry.contentType);
+      return registry.metrics();
+    });
+  }
+
+  app.get<{ Params: { channel: string } }>("/v1/channels/:channel", async (req) => {
+    const channel = req.params.channel;
+    if (!isValidChannel(channel)) throw new ChannelInvalid(JSON.stringify(channel.slice(0, 140)));
+    await auth.authorize([channel], tokenOf(req.query as Record<string, unknown>, req.headers));
+    return { channel, subscribers: o.occupancy ? o.occupancy.count(channel) : hub.subscribers(channel) };
+  });
 
   app.get("/v1/sse", async (req, reply) => {
-    const { channels, cursor } = parseSseRequest(req.query as Record<string, unknown>, req.headers, o.config.maxChannels);
+    if (hub.draining) throw new EdgeDraining();
+    const r = parseSseRequest(req.query as Record<string, unknown>, req.headers, config.maxChannels);
+    const grant = await auth.authorize(r.channels, r.token);
+    const address = req.ip;
+    if (!perAddress.acquire(address)) throw new TooManyConnections(address, config.maxConnectionsPerAddress);
     reply.hijack();
     const res = reply.raw;
+    // Hijacked: headers set by hooks (CORS) are copied by hand.
     res.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",
       connection: "keep-alive",
@@ -47,24 +104,41 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     });
     res.socket?.setNoDelay(true);
     // Jitter spreads reconnects after an edge restart.
-    res.write(retryFrame(o.config.retryMs + Math.floor(Math.random() * o.config.retryMs)));
-    const conn = new Connection(
-      res,
-      channels,
-      cursor ?? o.hub.position,
-      { maxQueuedBytes: 1 << 20, maxMailbox: 10_000 },
-      (c) => o.hub.detach(c),
-    );
+    res.write(retryFrame(config.retryMs + Math.floor(Math.random() * config.retryMs)));
+    edgeMetrics.opened.inc();
+    edgeMetrics.connections.inc();
+    const conn = new Connection(res, {
+      channels: r.channels,
+      cursor: hub.position,
+      limits: config,
+      scheduler: hub.scheduler,
+      idOf: hub.idOf,
+      onClose: (c, reason) => {
+        hub.detach(c);
+        perAddress.release(address);
+        edgeMetrics.connections.dec();
+        if (reason !== "client") edgeMetrics.drops.inc({ reason });
+      },
+    });
+    if (grant.expiresAt !== undefined) conn.expireAt(grant.expiresAt, config.auth.expiringNoticeMs);
     try {
-      const outcome = await o.hub.attach(conn, cursor);
-      req.log.debug({ conn: conn.id, channels, cursor, outcome }, "sse attached");
+      const outcome = await hub.attach(conn, r.cursor);
+      req.log.debug({ conn: conn.id, channels: r.channels, outcome }, "sse attached");
     } catch (err) {
       req.log.warn({ err, conn: conn.id }, "resume failed");
-      conn.fail("resume-failed", "could not read history; reconnect to retry");
+      failResume(conn);
     }
   });
 
   return app;
+}
+
+function isSameOrigin(req: FastifyRequest, origin: string): boolean {
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
 }
 
 /** Repeated query keys become arrays (`channel=a&channel=b`). */

@@ -1,95 +1,321 @@
 /**
- * The connection actor: one per SSE connection. It owns its socket and a
- * bounded outbound queue; nothing else writes to the socket. While it
- * resumes, live frames wait in its mailbox and are flushed in sequence order
- * once the backlog has been written.
+ * The connection actor: one per SSE connection, the only writer to its
+ * socket. It owns a bounded outbound queue; what it may hold is fixed
+ * whatever the client does:
+ * - `pending`: frames waiting for the next write round (bounded in frames and
+ *   in bytes, counting what the socket itself still holds);
+ * - while resuming, a backlog shared with other connections (a reference and
+ *   an index, written only as fast as the socket drains) and a mailbox of
+ *   live frames held until the backlog is written (bounded in frames).
+ * Past a bound, or when the socket stays blocked too long, the client gets a
+ * final `event: error` with its cursor and is closed: it resumes from there.
  */
-import type { ServerResponse } from "node:http";
-import { controlFrame } from "./sse-frame.js";
+import { ClientTooSlow, ResumeFailed, TokenExpired } from "../errors.js";
+import { controlFrame, drainFrame, HEARTBEAT } from "./sse-frame.js";
 import type { Entry } from "./types.js";
+import type { WriteScheduler } from "./write-scheduler.js";
+
+/** What the connection needs of an http.ServerResponse (tests pass a plain Writable). */
+export interface SseSink {
+  write(chunk: Buffer): boolean;
+  end(): void;
+  destroy(): void;
+  readonly writableLength: number;
+  once(event: "drain" | "close", fn: () => void): unknown;
+}
 
 export interface ConnectionLimits {
-  /** Bytes the socket may hold unsent before the client counts as too slow. */
+  /** Bytes queued (ours plus the socket's unsent bytes) before the client counts as too slow. */
   maxQueuedBytes: number;
-  /** Live frames held while a resume is in progress. */
-  maxMailbox: number;
+  /** Frames queued, or live frames held during a resume, before the client counts as too slow. */
+  maxQueuedFrames: number;
+  /** How long the socket may stay blocked (a write returned false, no 'drain' since), ms. */
+  stallTimeoutMs: number;
+  /** After the final frame, how long the client has to read it before the socket is destroyed, ms. */
+  closeGraceMs: number;
 }
+
+/** Why a connection ended: the label of realer_edge_drops_total, and the `reason` of `event: error`. */
+export type CloseReason = "client" | "slow" | "stalled" | "token-expired" | "resume-failed" | "drain";
+
+export interface ConnectionOptions {
+  channels: readonly string[];
+  /** Sequence the connection starts after. */
+  cursor: number;
+  limits: ConnectionLimits;
+  scheduler: WriteScheduler;
+  /** Formats a sequence as an SSE id. */
+  idOf: (seq: number) => string;
+  onClose: (c: Connection, reason: CloseReason) => void;
+}
+
+/** Backlog frames moved into one write, at most (bytes). */
+const BACKLOG_CHUNK = 64 * 1024;
+/** setTimeout's longest delay; later deadlines re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 let nextId = 1;
 
 export class Connection {
   readonly id = nextId++;
   readonly channels: readonly string[];
-  /** Sequence of the last message frame written. */
+  /** Every message of the connection's channels up to this sequence is queued or written. */
   cursor: number;
+  /** The cursor as of the last write: what the client has been sent. */
+  #written: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #blockedSince = 0;
+  #backlog: readonly Entry[] | undefined;
+  #backlogAt = 0;
+  #backlogUpTo = 0;
   #mailbox: Entry[] | undefined;
   #closed = false;
-  readonly #res: ServerResponse;
-  readonly #limits: ConnectionLimits;
-  readonly #onClose: (c: Connection) => void;
+  #timers: NodeJS.Timeout[] = [];
+  readonly #sink: SseSink;
+  readonly #o: ConnectionOptions;
+  readonly #gone: Promise<void>;
 
-  constructor(
-    res: ServerResponse,
-    channels: readonly string[],
-    cursor: number,
-    limits: ConnectionLimits,
-    onClose: (c: Connection) => void,
-  ) {
-    this.#res = res;
-    this.channels = channels;
-    this.cursor = cursor;
-    this.#limits = limits;
-    this.#onClose = onClose;
-    res.once("close", () => this.close());
+  constructor(sink: SseSink, o: ConnectionOptions) {
+    this.#sink = sink;
+    this.#o = o;
+    this.channels = o.channels;
+    this.cursor = o.cursor;
+    this.#written = o.cursor;
+    this.#gone = new Promise((resolve) => {
+      sink.once("close", () => {
+        this.#finish("client");
+        resolve();
+      });
+    });
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** Holds live frames until `endResume()`: a backlog is being written first. */
-  beginResume(): void {
-    this.#mailbox = [];
+  get resuming(): boolean {
+    return this.#mailbox !== undefined;
   }
 
-  endResume(): void {
-    const held = this.#mailbox ?? [];
-    this.#mailbox = undefined;
-    for (const e of held) this.deliver(e);
+  /** Bytes this connection holds right now: its queue plus the socket's unsent bytes. */
+  get queuedBytes(): number {
+    return this.#pendingBytes + this.#sink.writableLength;
+  }
+
+  /** Resolves once the socket is closed. */
+  gone(): Promise<void> {
+    return this.#gone;
+  }
+
+  /** Holds live frames in the mailbox until `resumeWith` has written its backlog. */
+  beginResume(): void {
+    if (!this.#closed) this.#mailbox ??= [];
+  }
+
+  /**
+   * Writes `backlog` (sorted by sequence, possibly shared with other
+   * connections: it is never modified), as fast as the socket takes it,
+   * then the live frames held meanwhile. The cursor ends at least at `upTo`.
+   */
+  resumeWith(backlog: readonly Entry[], upTo: number): void {
+    if (this.#closed) return;
+    this.#mailbox ??= [];
+    this.#backlog = backlog;
+    this.#backlogAt = 0;
+    this.#backlogUpTo = upTo;
+    this.#o.scheduler.mark(this);
   }
 
   /** A message frame in stream order; frames at or below the cursor are skipped. */
   deliver(e: Entry): void {
     if (this.#closed || e.seq <= this.cursor) return;
     if (this.#mailbox) {
-      if (this.#mailbox.length >= this.#limits.maxMailbox) this.fail("slow", "too many messages held during resume");
+      if (this.#mailbox.length >= this.#o.limits.maxQueuedFrames) this.#slow("too many messages arrived during the resume");
       else this.#mailbox.push(e);
       return;
     }
     this.cursor = e.seq;
-    this.write(e.frame);
+    this.#enqueue(e.frame);
   }
 
-  write(buf: Buffer): void {
+  /** A control frame (no id): queued in order with the message frames. */
+  control(frame: Buffer): void {
+    if (!this.#closed) this.#enqueue(frame);
+  }
+
+  /** Called by the hub's one heartbeat timer. */
+  heartbeat(now: number): void {
     if (this.#closed) return;
-    this.#res.write(buf);
-    if (this.#res.writableLength > this.#limits.maxQueuedBytes) {
-      this.fail("slow", "the client reads too slowly; reconnect to resume");
+    if (this.#blockedSince !== 0) {
+      if (now - this.#blockedSince > this.#o.limits.stallTimeoutMs) {
+        this.#evict("stalled", "the client has not read for too long; reconnect to resume");
+      }
+      return;
+    }
+    if (this.#pending.length === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
+  }
+
+  /**
+   * Closes the stream at `expiresAtMs` with `event: error` (REALER_ERR_TOKEN_EXPIRED),
+   * after an `event: auth-expiring` notice `noticeMs` before.
+   */
+  expireAt(expiresAtMs: number, noticeMs: number): void {
+    const notice = controlFrame("auth-expiring", {
+      expires_at: new Date(expiresAtMs).toISOString(),
+      channels: this.channels,
+      message: "the subscribe token expires soon: reconnect with a fresh token",
+    });
+    if (expiresAtMs - noticeMs > Date.now()) this.#at(expiresAtMs - noticeMs, () => this.control(notice));
+    else this.control(notice);
+    this.#at(expiresAtMs, () => {
+      const e = new TokenExpired();
+      this.fail(e.code, "token-expired", e.message);
+    });
+  }
+
+  /** Writes what is queued, in as few writes as possible, while the socket takes it. */
+  flush(): void {
+    while (!this.#closed && this.#blockedSince === 0) {
+      if (this.#pending.length === 0 && !this.#refill()) return;
+      const n = this.#pending.length;
+      const buf = n === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#written = this.cursor;
+      const ok = this.#sink.write(buf);
+      this.#o.scheduler.wrote(n, buf.length);
+      if (!ok) {
+        this.#blockedSince = Date.now();
+        this.#sink.once("drain", this.#onDrain);
+      }
     }
   }
 
-  /** A final in-band error, then close: the client resumes from its cursor. */
-  fail(code: string, message: string): void {
+  /**
+   * A final `event: error` with the cursor the client has been sent, then
+   * close. Whatever was still queued is dropped: the client resumes for it.
+   */
+  fail(code: string, reason: CloseReason, message: string): void {
     if (this.#closed) return;
-    this.#res.write(controlFrame("error", { code, message, cursor: this.cursor }));
-    this.close();
+    const frame = controlFrame("error", { code, reason, message, cursor: this.#o.idOf(this.#written) });
+    this.#drop();
+    this.#sink.write(frame);
+    this.#o.scheduler.wrote(1, frame.length);
+    this.#finish(reason);
   }
 
-  close(): void {
+  /**
+   * Graceful end (the edge is shutting down): writes what is queued, then a
+   * frame that sets the client's Last-Event-ID to its cursor and its
+   * reconnect delay to `retryMs`, then closes. `position` is the hub's: a
+   * connection that is not resuming has been given every frame up to it.
+   */
+  drain(retryMs: number, position: number): void {
+    if (this.#closed) return;
+    const cursor = this.#mailbox ? this.cursor : Math.max(this.cursor, position);
+    if (this.#mailbox) {
+      this.#backlog = undefined;
+      this.#mailbox = undefined;
+    }
+    const frames = [...this.#pending, drainFrame(this.#o.idOf(cursor), retryMs)];
+    const buf = Buffer.concat(frames);
+    this.#drop();
+    this.#sink.write(buf);
+    this.#o.scheduler.wrote(frames.length, buf.length);
+    this.#finish("drain");
+  }
+
+  readonly #onDrain = (): void => {
+    this.#blockedSince = 0;
+    if (!this.#closed && (this.#pending.length > 0 || this.#backlog)) this.#o.scheduler.mark(this);
+  };
+
+  #enqueue(frame: Buffer): void {
+    this.#pending.push(frame);
+    this.#pendingBytes += frame.length;
+    const { maxQueuedBytes, maxQueuedFrames } = this.#o.limits;
+    if (this.#pending.length > maxQueuedFrames || this.#pendingBytes + this.#sink.writableLength > maxQueuedBytes) {
+      this.#slow("the client reads too slowly; reconnect to resume");
+      return;
+    }
+    if (this.#blockedSince === 0) this.#o.scheduler.mark(this);
+  }
+
+  /** Moves the next chunk of the backlog, or at its end the mailbox, into `pending`. */
+  #refill(): boolean {
+    const backlog = this.#backlog;
+    if (!backlog) return false;
+    let bytes = 0;
+    while (this.#backlogAt < backlog.length && bytes < BACKLOG_CHUNK) {
+      const e = backlog[this.#backlogAt++]!;
+      if (e.seq <= this.cursor) continue;
+      this.cursor = e.seq;
+      this.#pending.push(e.frame);
+      bytes += e.frame.length;
+    }
+    this.#pendingBytes += bytes;
+    if (this.#backlogAt >= backlog.length) {
+      this.#backlog = undefined;
+      const held = this.#mailbox ?? [];
+      this.#mailbox = undefined;
+      this.cursor = Math.max(this.cursor, this.#backlogUpTo);
+      for (const e of held) {
+        if (e.seq <= this.cursor) continue;
+        this.cursor = e.seq;
+        this.#pending.push(e.frame);
+        this.#pendingBytes += e.frame.length;
+      }
+    }
+    return this.#pending.length > 0 || this.#backlog !== undefined;
+  }
+
+  #slow(message: string): void {
+    this.#evict("slow", message);
+  }
+
+  #evict(reason: "slow" | "stalled", message: string): void {
+    this.fail(new ClientTooSlow().code, reason, message);
+  }
+
+  #drop(): void {
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#backlog = undefined;
+    this.#mailbox = undefined;
+  }
+
+  #at(when: number, fn: () => void): void {
+    const delay = when - Date.now();
+    const t = setTimeout(() => {
+      this.#timers = this.#timers.filter((x) => x !== t);
+      if (this.#closed) return;
+      if (delay > MAX_TIMER_MS) this.#at(when, fn);
+      else fn();
+    }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
+    t.unref();
+    this.#timers.push(t);
+  }
+
+  #finish(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#mailbox = undefined;
-    this.#res.end();
-    this.#onClose(this);
+    this.#drop();
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers = [];
+    if (reason !== "client") {
+      this.#sink.end();
+      // A client that never reads would keep the socket (and its buffer) forever.
+      const t = setTimeout(() => this.#sink.destroy(), this.#o.limits.closeGraceMs);
+      t.unref();
+      void this.#gone.then(() => clearTimeout(t));
+    }
+    this.#o.onClose(this, reason);
   }
+}
+
+/** In-band error for a failed resume (the client reconnects and tries again). */
+export function failResume(c: Connection): void {
+  const e = new ResumeFailed();
+  c.fail(e.code, "resume-failed", e.message);
 }

@@ -1,17 +1,24 @@
 /**
  * The hub: the edge's one reader of the channel stream and the owner of its
- * channel actors. It tails the stream in sequence order, encodes each message
- * into one SSE frame, keeps a ring of recent frames, and hands each frame to
- * the channel's local connections. Because every connection receives frames
- * in stream order, a single Last-Event-ID resumes all of its channels.
+ * channel actors. It tails the whole stream in sequence order, encodes each
+ * message into one SSE frame (once, for every connection), keeps a ring of
+ * recent frames, and hands each frame to the channel's local connections.
+ * Because every connection receives frames in stream order, one
+ * Last-Event-ID resumes all of its channels (docs/edge.md says why this is a
+ * single tail rather than one subscription per channel).
  */
-import type { Broker, StoredMessage, Tail } from "../broker/types.js";
-import { channelOfSubject, channelSubject } from "../events/channel.js";
+import type { Broker, StoredMessage, StreamState, Tail } from "../broker/types.js";
+import { channelOfSubject } from "../events/channel.js";
 import { decodeChannelMessage } from "../events/envelope.js";
 import type { Logger } from "../log/logger.js";
 import type { Connection } from "./connection.js";
-import { controlFrame, HEARTBEAT, messageFrame } from "./sse-frame.js";
+import { type EventId, epochOf, formatId } from "./event-id.js";
+import { HistoryReader } from "./history.js";
+import { edgeMetrics } from "./metrics.js";
+import { Ring } from "./ring.js";
+import { controlFrame, messageFrame } from "./sse-frame.js";
 import type { Entry } from "./types.js";
+import { WriteScheduler } from "./write-scheduler.js";
 
 export interface HubOptions {
   broker: Broker;
@@ -19,10 +26,14 @@ export interface HubOptions {
   stream: string;
   /** The channel-stream subject prefix ("realer.ch"). */
   prefix: string;
+  /** The stream's per-channel retention (`maxMsgsPerSubject`), to spot per-channel history loss. */
+  maxMsgsPerChannel?: number | undefined;
   /** Frames kept for resumes that need no stream read. */
   ringSize: number;
   heartbeatMs: number;
   log: Logger;
+  /** Called whenever a channel's local subscriber count changes. */
+  onCountChange?: (channel: string) => void;
 }
 
 export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
@@ -36,126 +47,215 @@ class ChannelActor {
 }
 
 export class Hub {
+  readonly scheduler = new WriteScheduler();
   readonly #o: HubOptions;
   readonly #channels = new Map<string, ChannelActor>();
   readonly #conns = new Set<Connection>();
-  /** Recent frames, oldest first; covers sequences (ringFloor, position]. */
-  readonly #ring: Entry[] = [];
-  #ringFloor = 0;
+  readonly #history: HistoryReader;
+  #ring: Ring;
+  #epoch = "0";
   /** Sequence of the last message handed to the channel actors. */
   #position = 0;
   #tail: Tail | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #running = false;
+  #draining = false;
   #loop: Promise<void> | undefined;
+  #state: Promise<StreamState> | undefined;
 
   constructor(o: HubOptions) {
     this.#o = o;
+    this.#ring = new Ring(o.ringSize, 0);
+    this.#history = new HistoryReader(o.broker, o.stream, o.prefix, (m) => this.#entry(m));
   }
 
   get position(): number {
     return this.#position;
   }
 
+  /** The channel stream's identity, the first part of every SSE id. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
   get connections(): number {
     return this.#conns.size;
   }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Oldest sequence a ring resume can start after. */
+  get ringFloor(): number {
+    return this.#ring.floor;
+  }
+
+  idOf = (seq: number): string => formatId(this.#epoch, seq);
 
   /** Local subscriber count of a channel. */
   subscribers(channel: string): number {
     return this.#channels.get(channel)?.conns.size ?? 0;
   }
 
+  *channelCounts(): Iterable<[string, number]> {
+    for (const [ch, a] of this.#channels) yield [ch, a.conns.size];
+  }
+
   async start(): Promise<void> {
-    const { lastSeq } = await this.#o.broker.streamState(this.#o.stream);
+    const { lastSeq, created } = await this.#o.broker.streamState(this.#o.stream);
+    this.#epoch = epochOf(created);
     this.#position = lastSeq;
-    this.#ringFloor = lastSeq;
+    this.#ring = new Ring(this.#o.ringSize, lastSeq);
     this.#running = true;
     this.#loop = this.#run();
     this.#heartbeat = setInterval(() => {
-      for (const c of this.#conns) c.write(HEARTBEAT);
+      const now = Date.now();
+      for (const c of this.#conns) c.heartbeat(now);
     }, this.#o.heartbeatMs);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Drains: no new connections; every client gets its cursor and a reconnect
+   * delay spread over `spreadMs`, then its stream ends. Resolves when every
+   * socket has closed (a client that does not read is cut after its grace).
+   */
+  async drain(spreadMs: number): Promise<void> {
+    this.#draining = true;
+    const conns = [...this.#conns];
+    const gone = conns.map((c) => c.gone());
+    for (const c of conns) c.drain(500 + Math.floor(Math.random() * spreadMs), this.#position);
+    await Promise.all(gone);
+  }
+
+  async stop(spreadMs = 0): Promise<void> {
+    await this.drain(spreadMs);
     this.#running = false;
     clearInterval(this.#heartbeat);
     this.#tail?.stop();
-    for (const c of [...this.#conns]) c.close();
     await this.#loop;
   }
 
   /**
-   * Attaches a connection. With a cursor, everything of its channels after
-   * the cursor is written first, in sequence order, then live frames.
+   * Attaches a connection and starts its stream after `cursor`: live frames
+   * at once; with a cursor, everything of its channels after it first, from
+   * the ring or the stream, merged in sequence order; with a cursor it
+   * cannot honour, an `event: reset` saying from where it continues.
    */
-  async attach(conn: Connection, cursor: number | undefined): Promise<ResumeOutcome> {
-    this.#conns.add(conn);
-    for (const ch of conn.channels) {
-      let actor = this.#channels.get(ch);
-      if (!actor) this.#channels.set(ch, (actor = new ChannelActor()));
-      actor.conns.add(conn);
-    }
-    if (cursor === undefined || cursor === this.#position) {
-      conn.cursor = this.#position;
-      return "live";
-    }
-    const wanted = new Set(conn.channels);
-    if (cursor > this.#position) {
-      // An id from another stream (recreated, or another deployment): start over.
-      conn.write(controlFrame("reset", { channels: conn.channels, from: this.#position + 1, reason: "unknown-id" }));
-      conn.cursor = this.#position;
-      return "reset";
-    }
-    if (cursor >= this.#ringFloor) {
-      for (const e of this.#ring) if (e.seq > cursor && wanted.has(e.channel)) conn.deliver(e);
-      conn.cursor = this.#position;
-      return "ring";
-    }
-    const upTo = this.#position;
-    conn.beginResume();
-    let outcome: ResumeOutcome = "stream";
-    try {
-      const { firstSeq } = await this.#o.broker.streamState(this.#o.stream);
-      let from = cursor + 1;
-      if (from < firstSeq) {
-        conn.write(controlFrame("reset", { channels: conn.channels, from: firstSeq, reason: "history-gone" }));
-        from = firstSeq;
-        outcome = "reset";
-      }
-      const backlog = await this.#readBacklog(conn.channels, from, upTo);
-      for (const e of backlog) conn.deliver(e);
-      conn.cursor = Math.max(conn.cursor, upTo);
-    } finally {
-      conn.endResume();
-    }
+  async attach(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
+    this.#add(conn);
+    const outcome = await this.#resume(conn, cursor);
+    edgeMetrics.resumes.inc({ outcome });
     return outcome;
   }
 
   detach(conn: Connection): void {
-    this.#conns.delete(conn);
+    if (!this.#conns.delete(conn)) return;
     for (const ch of conn.channels) {
       const actor = this.#channels.get(ch);
       if (!actor) continue;
       actor.conns.delete(conn);
       if (actor.conns.size === 0) this.#channels.delete(ch);
+      this.#o.onCountChange?.(ch);
     }
   }
 
-  async #readBacklog(channels: readonly string[], from: number, to: number): Promise<Entry[]> {
-    const reads = channels.map(async (ch) => {
-      const out: Entry[] = [];
-      for await (const m of this.#o.broker.read(this.#o.stream, {
-        subject: channelSubject(this.#o.prefix, ch),
-        fromSeq: from,
-        toSeq: to,
-      })) {
-        const e = this.#entry(m);
-        if (e) out.push(e);
+  #add(conn: Connection): void {
+    this.#conns.add(conn);
+    for (const ch of conn.channels) {
+      let actor = this.#channels.get(ch);
+      if (!actor) this.#channels.set(ch, (actor = new ChannelActor()));
+      actor.conns.add(conn);
+      this.#o.onCountChange?.(ch);
+    }
+  }
+
+  async #resume(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
+    const upTo = this.#position;
+    if (!cursor || (cursor.seq === upTo && cursor.epoch !== undefined && cursor.epoch === this.#epoch)) {
+      conn.cursor = upTo;
+      return "live";
+    }
+    if (cursor.epoch !== undefined && cursor.epoch !== this.#epoch) {
+      this.#reset(conn, conn.channels, upTo + 1, "epoch");
+      conn.cursor = upTo;
+      return "reset";
+    }
+    if (cursor.seq === upTo) {
+      conn.cursor = upTo;
+      return "live";
+    }
+    const wanted = new Set(conn.channels);
+    conn.beginResume();
+    if (cursor.seq > upTo) {
+      // Another edge may be ahead of this one: wait for it, unless the stream never reached that far.
+      const { lastSeq } = await this.#streamState();
+      if (cursor.seq <= lastSeq) {
+        conn.cursor = cursor.seq;
+        conn.resumeWith([], cursor.seq);
+        return "live";
       }
-      return out;
+      this.#reset(conn, conn.channels, upTo + 1, "unknown-id");
+      conn.cursor = upTo;
+      conn.resumeWith([], upTo);
+      return "reset";
+    }
+    if (cursor.seq >= this.#ring.floor) {
+      conn.cursor = cursor.seq;
+      conn.resumeWith(this.#ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)), upTo);
+      return "ring";
+    }
+    return this.#resumeFromStream(conn, cursor.seq, upTo);
+  }
+
+  async #resumeFromStream(conn: Connection, after: number, upTo: number): Promise<ResumeOutcome> {
+    let outcome: ResumeOutcome = "stream";
+    const { firstSeq } = await this.#streamState();
+    let from = after + 1;
+    if (from < firstSeq) {
+      this.#reset(conn, conn.channels, firstSeq, "history-gone");
+      from = firstSeq;
+      outcome = "reset";
+    }
+    const histories = await Promise.all(
+      conn.channels.map((ch) =>
+        this.#history.read(ch, from, upTo, (afterSeq) =>
+          afterSeq >= this.#ring.floor ? this.#ring.slice(afterSeq, upTo, (c) => c === ch) : undefined,
+        ),
+      ),
+    );
+    const cap = this.#o.maxMsgsPerChannel;
+    const backlog: Entry[] = [];
+    histories.forEach((h, i) => {
+      // The stream keeps `cap` messages per channel: when all of them are after the
+      // cursor, older ones of this channel may have been dropped in between.
+      const first = h.entries[0];
+      if (cap !== undefined && cap > 0 && h.stored >= cap && first && first.seq > from) {
+        this.#reset(conn, [conn.channels[i]!], first.seq, "history-gone");
+        outcome = "reset";
+      }
+      for (const e of h.entries) backlog.push(e);
     });
-    return (await Promise.all(reads)).flat().sort((a, b) => a.seq - b.seq);
+    if (histories.length > 1) backlog.sort((a, b) => a.seq - b.seq);
+    conn.cursor = from - 1;
+    conn.resumeWith(backlog, upTo);
+    return outcome;
+  }
+
+  #reset(conn: Connection, channels: readonly string[], from: number, reason: string): void {
+    conn.control(controlFrame("reset", { channels, from: this.idOf(from), reason }));
+  }
+
+  /** One stream-state request shared by every resume that needs it at the same time. */
+  #streamState(): Promise<StreamState> {
+    if (!this.#state) {
+      this.#state = this.#o.broker.streamState(this.#o.stream);
+      const clear = () => {
+        this.#state = undefined;
+      };
+      this.#state.then(clear, clear);
+    }
+    return this.#state;
   }
 
   #entry(m: StoredMessage): Entry | undefined {
@@ -163,7 +263,7 @@ export class Hub {
       const cm = decodeChannelMessage(m.data);
       const channel = cm.channel || channelOfSubject(this.#o.prefix, m.subject);
       const data = `{"channel":${JSON.stringify(channel)},"event_id":${JSON.stringify(cm.eventId)},"data":${cm.data || "null"}}`;
-      return { seq: m.seq, channel, frame: messageFrame(m.seq, cm.type || "message", data) };
+      return { seq: m.seq, channel, frame: messageFrame(this.idOf(m.seq), cm.type || "message", data) };
     } catch (err) {
       this.#o.log.warn({ err, seq: m.seq }, "undecodable channel message skipped");
       return undefined;
@@ -176,7 +276,6 @@ export class Hub {
     const e = this.#entry(m);
     if (!e) return;
     this.#ring.push(e);
-    if (this.#ring.length > this.#o.ringSize) this.#ringFloor = this.#ring.shift()!.seq;
     this.#channels.get(e.channel)?.deliver(e);
   }
 

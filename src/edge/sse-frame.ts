@@ -31,3 +31,14 @@ export function controlFrame(event: string, data: unknown): Buffer {
 export function retryFrame(ms: number): Buffer {
   return Buffer.from(`retry: ${Math.max(0, Math.round(ms))}\n\n`);
 }
+
+/**
+ * The last frame of a draining edge: sets the client's Last-Event-ID to its
+ * cursor and its reconnect delay, so it resumes elsewhere without a gap.
+ * It has data so every EventSource implementation dispatches it (and so
+ * records the id); clients that do not listen for `drain` ignore it.
+ */
+export function drainFrame(id: string, retryMs: number): Buffer {
+  const ms = Math.max(0, Math.round(retryMs));
+  return Buffer.from(`id: ${id}\nevent: drain\nretry: ${ms}\ndata: ${JSON.stringify({ cursor: id, retry_ms: ms })}\n\n`);
+}

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { hasSignals, type Signals } from "../../src/broker/types.js";
 import type { Broker, BrokerAdmin, ConsumerState, Delivery, StoredMessage } from "../../src/broker/types.js";
 import { waitFor } from "../helpers/wait.js";
 
@@ -138,6 +139,68 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
       t.stop();
       assert.deepEqual(got.map(text), ["h1", "h2", "l0", "l1"]);
       assert.deepEqual(got.map((m) => m.seq), [2, 3, 4, 5]);
+    });
+
+    it("reports a creation time that an update of the stream keeps", async () => {
+      const { stream, subj } = await stream_();
+      const before = Date.now();
+      const first = await broker.streamState(stream);
+      assert.ok(first.created > before - 3_600_000 && first.created <= before + 60_000, `created ${first.created}`);
+      await broker.ensureStream({ name: stream, subjects: [`${subj}.>`], storage: "memory", maxMsgs: 10 });
+      assert.equal((await broker.streamState(stream)).created, first.created);
+    });
+
+    describe("signals (optional capability)", () => {
+      const signals = () => {
+        assert.ok(hasSignals(broker), "the broker offers signals");
+        return broker as Broker & Signals;
+      };
+
+      it("delivers a signal to every listener of a matching filter, the sender's own included", async () => {
+        const { subj } = names();
+        const exact: string[] = [];
+        const wild: string[] = [];
+        const a = signals().listen(`${subj}.one`, (_s, d) => exact.push(dec.decode(d)));
+        const b = signals().listen(`${subj}.>`, (s, d) => wild.push(`${s}=${dec.decode(d)}`));
+        try {
+          await waitFor(async () => {
+            signals().signal(`${subj}.probe`, enc.encode("p"));
+            return wild.length > 0;
+          }, { what: "the listeners to be registered" });
+          signals().signal(`${subj}.one`, enc.encode("1"));
+          signals().signal(`${subj}.two`, enc.encode("2"));
+          await waitFor(() => exact.length === 1 && wild.includes(`${subj}.two=2`), { what: "both signals" });
+          assert.deepEqual(exact, ["1"]);
+          assert.ok(wild.includes(`${subj}.one=1`));
+          assert.deepEqual(wild.filter((w) => !w.startsWith(`${subj}.probe`)), [`${subj}.one=1`, `${subj}.two=2`]);
+        } finally {
+          a.stop();
+          b.stop();
+        }
+      });
+
+      it("stops delivering to a listener once it stops", async () => {
+        const { subj } = names();
+        const got: string[] = [];
+        const l = signals().listen(`${subj}.s`, (_s, d) => got.push(dec.decode(d)));
+        await waitFor(async () => {
+          signals().signal(`${subj}.s`, enc.encode("probe"));
+          return got.length > 0;
+        }, { what: "the listener to be registered" });
+        l.stop();
+        const seen = got.length;
+        const control: string[] = [];
+        const c = signals().listen(`${subj}.s`, (_s, d) => control.push(dec.decode(d)));
+        try {
+          await waitFor(async () => {
+            signals().signal(`${subj}.s`, enc.encode("after"));
+            return control.length > 0;
+          }, { what: "a second listener to hear a signal" });
+          assert.equal(got.length, seen, "a stopped listener hears nothing");
+        } finally {
+          c.stop();
+        }
+      });
     });
 
     describe("durable consumers", () => {

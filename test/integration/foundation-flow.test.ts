@@ -15,6 +15,9 @@ import { sseConnect } from "../helpers/sse-client.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 
+/** The stream sequence of an SSE id (`<epoch>-<seq>`). */
+const seqOf = (id: string | undefined) => Number(String(id).split("-").pop());
+
 interface Fixture {
   broker: Broker;
   close(): Promise<void>;
@@ -74,7 +77,7 @@ for (const [kind, factory] of kinds) {
         await comment(thread, "<b>first</b>");
         const [m] = await client.waitForMessages(1);
         assert.equal(m!.event, "comment.created");
-        assert.match(m!.id!, /^\d+$/);
+        assert.match(m!.id!, /^[0-9a-z]+-\d+$/);
         const body = JSON.parse(m!.data);
         assert.equal(body.channel, `thread:${thread}`);
         assert.equal(body.data.html, "&lt;b&gt;first&lt;/b&gt;");
@@ -96,7 +99,7 @@ for (const [kind, factory] of kinds) {
         const msgs = await client.waitForMessages(3);
         const texts = msgs.map((m) => JSON.parse(m.data).data.html);
         assert.deepEqual(texts, ["to a", "to b", "to a again"]);
-        const ids = msgs.map((m) => Number(m.id));
+        const ids = msgs.map((m) => seqOf(m.id));
         assert.deepEqual([...ids].sort((x, y) => x - y), ids, "ids rise in stream order");
       } finally {
         client.close();
@@ -115,7 +118,7 @@ for (const [kind, factory] of kinds) {
       const N = 25;
       for (let i = 0; i < N; i++) await comment(thread, `missed-${i}`);
       // Let the worker finish: the channel stream must hold all N before we compare.
-      await waitFor(async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= Number(last) + N);
+      await waitFor(async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= seqOf(last) + N);
       const again = await sse(thread, { "last-event-id": last });
       try {
         const msgs = await again.waitForMessages(N);

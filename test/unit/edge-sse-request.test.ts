@@ -7,12 +7,22 @@ const accept = { accept: "text/event-stream" };
 describe("parsing an SSE subscribe request", () => {
   it("accepts several channels and drops repeats", () => {
     const r = parseSseRequest({ channel: ["thread:1", "user:ann", "thread:1"] }, accept, 32);
-    assert.deepEqual(r, { channels: ["thread:1", "user:ann"], cursor: undefined });
+    assert.deepEqual(r, { channels: ["thread:1", "user:ann"], cursor: undefined, token: undefined });
   });
 
   it("takes the cursor from the Last-Event-ID header before the query parameter", () => {
-    assert.equal(parseSseRequest({ channel: "a", last_event_id: "5" }, { ...accept, "last-event-id": "9" }, 8).cursor, 9);
-    assert.equal(parseSseRequest({ channel: "a", last_event_id: "5" }, accept, 8).cursor, 5);
+    const h = parseSseRequest({ channel: "a", last_event_id: "k1-5" }, { ...accept, "last-event-id": "k1-9" }, 8);
+    assert.deepEqual(h.cursor, { epoch: "k1", seq: 9 });
+    assert.deepEqual(parseSseRequest({ channel: "a", last_event_id: "k1-5" }, accept, 8).cursor, { epoch: "k1", seq: 5 });
+  });
+
+  it("still accepts a bare sequence as the cursor, read as the current epoch", () => {
+    assert.deepEqual(parseSseRequest({ channel: "a" }, { ...accept, "last-event-id": "42" }, 8).cursor, { epoch: undefined, seq: 42 });
+  });
+
+  it("takes the token from Authorization: Bearer before the token parameter", () => {
+    assert.equal(parseSseRequest({ channel: "a", token: "q" }, { ...accept, authorization: "Bearer h.t.s" }, 8).token, "h.t.s");
+    assert.equal(parseSseRequest({ channel: "a", token: "q.t.s" }, accept, 8).token, "q.t.s");
   });
 
   it("refuses a request without Accept: text/event-stream", () => {
@@ -34,7 +44,7 @@ describe("parsing an SSE subscribe request", () => {
     assert.throws(() => parseSseRequest({ channel }, accept, 8), { code: "REALER_ERR_TOO_MANY_CHANNELS", statusCode: 400 });
   });
 
-  for (const bad of ["-1", "1.5", "abc", "1e3", "9".repeat(16)]) {
+  for (const bad of ["-1", "1.5", "abc", "1e3", "9".repeat(16), "k1-", "k1-x", "K1-5", "a-b-5", "abcdefghijklm-5"]) {
     it(`refuses the malformed Last-Event-ID ${bad}`, () => {
       assert.throws(() => parseSseRequest({ channel: "a" }, { ...accept, "last-event-id": bad }, 8), {
         code: "REALER_ERR_LAST_EVENT_ID_INVALID",
