@@ -80,7 +80,10 @@ export function runEdgeCluster(o: EdgeClusterOptions): void {
     started.delete(w.id);
     if (stopping) return;
     restartDelay = lived > HEALTHY_AFTER_MS ? MIN_RESTART_MS : Math.min(MAX_RESTART_MS, restartDelay * 2);
-    log.warn({ pid: w.process.pid, code, signal, restartInMs: restartDelay }, "edge worker exited; replacing it");
+    log.warn(
+      { pid: w.process.pid, code, signal, restartInMs: restartDelay },
+      "edge worker exited; replacing it",
+    );
     setTimeout(() => {
       if (!stopping) fork();
     }, restartDelay).unref();

@@ -77,7 +77,15 @@ async function postComment(base: string, thread: string, n: number): Promise<voi
     body: JSON.stringify({
       type: CommentCreated.name,
       key: `thread:${thread}`,
-      data: { comment: { id: `${thread}-${n}`, threadId: thread, author: "t", text: `m${n}`, createdAt: Date.now() } },
+      data: {
+        comment: {
+          id: `${thread}-${n}`,
+          threadId: thread,
+          author: "t",
+          text: `m${n}`,
+          createdAt: Date.now(),
+        },
+      },
     }),
   });
   assert.equal(res.status, 202, await res.text());
@@ -166,7 +174,9 @@ describe("an edge cluster: several processes behind one port", () => {
     const msgs = first.messages();
     first.close();
     const resumed = await Promise.all(
-      [0, 1, 2, 3].map(() => sseConnect(`${base}/v1/sse?channel=thread:ca`, { "last-event-id": msgs[1]!.id! })),
+      [0, 1, 2, 3].map(() =>
+        sseConnect(`${base}/v1/sse?channel=thread:ca`, { "last-event-id": msgs[1]!.id! }),
+      ),
     );
     clients.push(...resumed);
     for (const c of resumed) {
@@ -196,6 +206,7 @@ describe("an edge cluster: several processes behind one port", () => {
   it("drains every process on SIGTERM and exits with status 0", async () => {
     cli.proc.kill("SIGTERM");
     assert.equal(await cli.exit, 0);
-    for (const p of pids) await waitFor(() => !alive(p), { timeoutMs: 10_000, what: `edge process ${p} to exit` });
+    for (const p of pids)
+      await waitFor(() => !alive(p), { timeoutMs: 10_000, what: `edge process ${p} to exit` });
   });
 });
