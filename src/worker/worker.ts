@@ -13,7 +13,7 @@
  * pipeline (an infrastructure bug) or a fatal failure resolves `fatal`, and
  * the process stops. Lifecycle: "idle" -> "running" -> "draining" ->
  * "stopped". Draining stops pulling and settles everything in flight before
- * `stop()` resolves.
+ * `stop()` resolves; open pulls end on their own first (within `fetchExpiresMs`).
  */
 import { type OperatorFunction, Subject, type Subscription } from "rxjs";
 import type { Broker } from "../broker/types.js";
@@ -192,18 +192,18 @@ export class Worker {
     void (async () => {
       let got = 0;
       try {
-        for await (const d of broker.fetch(stream, config.durable, {
-          max: n,
-          expiresMs: config.fetchExpiresMs,
-          signal: this.#abort.signal,
-        })) {
+        // No abort signal: a pull cut short can lose messages the server has
+        // already sent (claimed, never seen, redelivered only after the ack
+        // wait). Draining lets each open pull end on its own, within
+        // `fetchExpiresMs`, and processes what it brings.
+        for await (const d of broker.fetch(stream, config.durable, { max: n, expiresMs: config.fetchExpiresMs })) {
           got++;
+          this.#failures = 0;
           this.#reserved--;
           this.#inFlight++;
           this.counts.claimed++;
           this.#input.next({ delivery: d });
         }
-        this.#failures = 0;
       } catch (err) {
         // Supervision: a failed pull restarts with a doubling delay, capped;
         // the pause ends early when the worker drains.
