@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { DeadLetters, type DlqFilter } from "../ops/dlq.js";
 import { intOption, withOps } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
-import { isoTime, table } from "./table.js";
+import { isoTime, table } from "../ops/table.js";
 import { loadDomain } from "./wiring.js";
 
 interface DlqFlags {

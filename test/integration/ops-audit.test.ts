@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { filter } from "rxjs";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { trackHub } from "../../src/admin/metrics-http.js";
+import { CommentCreated } from "../../src/demo/comments.js";
+import { createLogger } from "../../src/log/logger.js";
+import { audit, takeSnapshot } from "../../src/ops/audit.js";
+import { formatAudit } from "../../src/ops/audit-format.js";
+import { localMetrics } from "../../src/ops/metrics-source.js";
+import { standardPipeline } from "../../src/pipeline/pipeline.js";
+import type { Job, Stage } from "../../src/pipeline/types.js";
+import { Worker } from "../../src/worker/worker.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type SseClient, sseConnect } from "../helpers/sse-client.js";
+import { type Stack, startStack } from "../helpers/stack.js";
+import { waitFor } from "../helpers/wait.js";
+
+describe("realer audit on JetStream", () => {
+  let server: NatsServer;
+  let broker: JetStreamBroker;
+  let stack: Stack;
+  let sse: SseClient;
+  let untrack: () => void;
+  let n = 0;
+
+  before(async () => {
+    server = await startNatsServer();
+    broker = await JetStreamBroker.connect({ servers: server.url });
+    stack = await startStack(broker);
+    untrack = trackHub(stack.edge!.hub);
+    sse = await sseConnect(`${stack.edge!.url}/v1/sse?channel=thread:a1`);
+  });
+
+  after(async () => {
+    sse?.close();
+    untrack?.();
+    await stack?.close();
+    await broker?.close();
+    await server?.stop();
+  });
+
+  async function emit(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      n++;
+      await stack.producer.emit(CommentCreated.name, "thread:a1", {
+        comment: { id: `a${n}`, threadId: "a1", author: "cy", text: `n ${n}`, createdAt: n },
+      });
+    }
+  }
+
+  async function quiet(expectedChannelSeq: number): Promise<void> {
+    await waitFor(
+      async () => {
+        const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
+        const ch = await broker.streamState(stack.cfg.streams.channels.name);
+        return c.pending === 0 && c.ackPending === 0 && ch.lastSeq === expectedChannelSeq && stack.edge!.hub.position === ch.lastSeq;
+      },
+      { timeoutMs: 30_000, what: "the system to settle every event" },
+    );
+  }
+
+  it("balances to zero on a clean run: events, every stage, settle and the edge", async () => {
+    const a = await takeSnapshot(broker, stack.cfg, [localMetrics]);
+    await emit(20);
+    await quiet(20);
+    await sse.waitForMessages(20, 30_000);
+    const r = audit(a, await takeSnapshot(broker, stack.cfg, [localMetrics]));
+    assert.deepEqual(r.imbalances, [], formatAudit(r));
+    assert.deepEqual(r.events, { produced: 20, acked: 20, dead: 0, inFlightChange: 0, balance: 0 });
+    assert.deepEqual(
+      r.stages.map((s) => [s.stage, s.in, s.passed, s.inside]),
+      ["attempts", "decode", "validate", "dedupe", "route", "format", "publish"].map((s) => [s, 20, 20, 0]),
+    );
+    assert.equal(r.settled, 20);
+    assert.equal(r.channels.stored, 20);
+    assert.deepEqual(r.channels.edges.map((e) => [e.received, e.frames, e.balance]), [[20, 20, 0]]);
+    assert.match(formatAudit(r), /balanced: every \+1 has its -1/);
+  });
+
+  it("names the stage where a test drops messages on purpose", async () => {
+    await stack.worker!.stop();
+    // Not a stage: a bare filter that swallows every other job between route and format.
+    const leak = Object.assign(
+      filter((job: Job) => Number((job.body as { comment: { id: string } }).comment.id.slice(1)) % 2 === 0),
+      { stageName: "leak", failures: [] },
+    ) as unknown as Stage;
+    const worker = new Worker({
+      broker,
+      stream: stack.cfg.streams.events.name,
+      deadLetterPrefix: stack.cfg.subjects.deadLetters,
+      config: stack.cfg.worker,
+      pipeline: standardPipeline({
+        broker,
+        registry: stack.domain.registry,
+        handlers: stack.domain.handlers,
+        channelPrefix: stack.cfg.subjects.channels,
+        spec: { "*": ["validate", "dedupe", "route", leak, "format", "publish"] },
+      }),
+      log: createLogger({ level: "silent" }),
+    });
+    await worker.start();
+    try {
+      const a = await takeSnapshot(broker, stack.cfg, [localMetrics]);
+      await emit(10);
+      await waitFor(
+        async () => {
+          const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
+          return c.pending === 0 && c.ackPending === 0 && (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === 25;
+        },
+        { timeoutMs: 30_000, what: "the leaky worker to settle every event" },
+      );
+      const r = audit(a, await takeSnapshot(broker, stack.cfg, [localMetrics]));
+      assert.equal(r.imbalances[0]?.stage, "format", formatAudit(r));
+      assert.equal(r.imbalances[0]?.missing, 5);
+      assert.match(formatAudit(r), /IMBALANCE at format: 5 missing \(10 jobs passed route but 5 entered format\)/);
+      assert.equal(r.events.balance, 0, "the lost jobs were still settled (dead-lettered): the event ledger alone hides the leak");
+    } finally {
+      await worker.stop();
+    }
+  });
+});
