@@ -33,8 +33,9 @@ export function enrich(name: string, lookup: Lookup, opts: EnrichOptions = {}) {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        abort.abort();
+        // Reject before aborting: a lookup that settles on abort must not win the race.
         reject(new EnrichTimeout(name, timeoutMs));
+        abort.abort();
       }, timeoutMs);
     });
     try {

@@ -15,7 +15,17 @@ interface KeyState {
   release: Subject<void>;
 }
 
-export function perKey<T, R>(keyOf: (t: T) => string, work: (t: T) => ObservableInput<R>): OperatorFunction<T, R> {
+/** Live counts of a perKey operator, for gauges and tests. */
+export interface PerKeyStats {
+  /** Keys with a job queued or running (= groups alive). */
+  openKeys: number;
+}
+
+export function perKey<T, R>(
+  keyOf: (t: T) => string,
+  work: (t: T) => ObservableInput<R>,
+  stats: PerKeyStats = { openKeys: 0 },
+): OperatorFunction<T, R> {
   return (source) =>
     defer(() => {
       const keys = new Map<string, KeyState>();
@@ -23,6 +33,7 @@ export function perKey<T, R>(keyOf: (t: T) => string, work: (t: T) => Observable
         const s = keys.get(key)!;
         if (--s.pending > 0) return;
         keys.delete(key);
+        stats.openKeys = keys.size;
         s.release.next();
         s.release.complete();
       };
@@ -30,7 +41,10 @@ export function perKey<T, R>(keyOf: (t: T) => string, work: (t: T) => Observable
         tap((t) => {
           const key = keyOf(t);
           let s = keys.get(key);
-          if (!s) keys.set(key, (s = { pending: 0, release: new Subject<void>() }));
+          if (!s) {
+            keys.set(key, (s = { pending: 0, release: new Subject<void>() }));
+            stats.openKeys = keys.size;
+          }
           s.pending++;
         }),
         groupBy(keyOf, { duration: (g) => keys.get(g.key)!.release }),
