@@ -18,6 +18,7 @@ import type { Logger } from "../log/logger.js";
 import { standardPipeline } from "../pipeline/pipeline.js";
 import type { Handler } from "../pipeline/types.js";
 import { Producer } from "../producer/producer.js";
+import { adminRoutes } from "../admin/routes.js";
 import { webRoutes } from "../web/routes.js";
 import { Worker } from "../worker/worker.js";
 
@@ -83,6 +84,7 @@ export async function startEdge(
 ): Promise<RunningEdge> {
   // The edge drains (cursor + jittered retry to every client) when the app closes.
   const { app, hub } = await createEdge(broker, cfg, log);
+  await app.register(adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain: loadDomain() }));
   await app.register(webRoutes());
   if (extras.producer) {
     // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).

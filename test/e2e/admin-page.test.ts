@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { fastify } from "fastify";
+import { type Browser, chromium } from "playwright-core";
+import { adminRoutes } from "../../src/admin/routes.js";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { loadDomain } from "../../src/cli/wiring.js";
+import { CommentCreated } from "../../src/demo/comments.js";
+import { installErrorHandler } from "../../src/edge/http-errors.js";
+import { createLogger } from "../../src/log/logger.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type SseClient, sseConnect } from "../helpers/sse-client.js";
+import { type Stack, startStack, testConfig } from "../helpers/stack.js";
+import { waitFor } from "../helpers/wait.js";
+
+const TOKEN = "admin-s3cret";
+
+describe("the live admin page", () => {
+  let server: NatsServer;
+  let broker: JetStreamBroker;
+  let stack: Stack;
+  let browser: Browser;
+  let sse: SseClient;
+  let n = 0;
+
+  before(async () => {
+    server = await startNatsServer();
+    broker = await JetStreamBroker.connect({ servers: server.url });
+    stack = await startStack(broker, {
+      cfg: testConfig((c) => {
+        c.nats = server.url;
+        c.admin.token = TOKEN;
+      }),
+    });
+    sse = await sseConnect(`${stack.edge!.url}/v1/sse?channel=thread:live`);
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  });
+
+  after(async () => {
+    await browser?.close();
+    sse?.close();
+    await stack?.close();
+    await broker?.close();
+    await server?.stop();
+  });
+
+  const emit = () =>
+    stack.producer.emit(CommentCreated.name, "thread:live", {
+      comment: { id: `l${++n}`, threadId: "live", author: "di", text: `live ${n}`, createdAt: n },
+    });
+
+  const api = (path: string, init: RequestInit = {}) => fetch(`${stack.edge!.url}${path}`, init);
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it("refuses a missing or wrong admin token with REALER_ERR_ADMIN_UNAUTHORIZED", async () => {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }]) {
+      const res = await api("/admin/api/overview", { headers });
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as { code: string }).code, "REALER_ERR_ADMIN_UNAUTHORIZED");
+    }
+    const ok = await api("/admin/api/overview", { headers: auth });
+    assert.equal(ok.status, 200);
+  });
+
+  it("is off, with REALER_ERR_ADMIN_DISABLED, where no admin token is configured", async () => {
+    const app = fastify();
+    installErrorHandler(app);
+    const cfg = testConfig();
+    await app.register(adminRoutes({ broker, cfg, log: createLogger({ level: "silent" }), domain: loadDomain() }));
+    try {
+      const res = await app.inject({ url: "/admin/api/overview", headers: { authorization: "Bearer anything" } });
+      assert.equal(res.statusCode, 403);
+      assert.equal(res.json().code, "REALER_ERR_ADMIN_DISABLED");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("answers bad replay requests with coded 4xx errors and dry-runs good ones", async () => {
+    await emit();
+    await waitFor(async () => (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= 1, { what: "one channel message" });
+    const post = (body: unknown) =>
+      api("/admin/api/replay", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const out = await post({ fromSeq: 1, toSeq: 500 });
+    assert.equal(out.status, 400);
+    const err = (await out.json()) as { code: string; message: string };
+    assert.equal(err.code, "REALER_ERR_REPLAY_RANGE");
+    assert.match(err.message, /1\.\.500 is outside/);
+    const bad = await post({ fromSeq: "first" });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { code: string }).code, "REALER_ERR_BAD_REQUEST");
+    const unknown = await api("/admin/api/replays/rnope", { headers: auth });
+    assert.equal(unknown.status, 404);
+    assert.equal(((await unknown.json()) as { code: string }).code, "REALER_ERR_REPLAY_NOT_FOUND");
+    const dry = await post({ fromSeq: 1, toSeq: 1, dryRun: true });
+    assert.equal(dry.status, 200);
+    assert.deepEqual(((await dry.json()) as { unchanged: number }).unchanged, 1);
+  });
+
+  it("in Chromium shows numbers that change while events flow", async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${stack.edge!.url}/admin`);
+      await page.fill("#token", "wrong");
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#error:not([hidden])");
+      assert.match((await page.textContent("#error"))!, /REALER_ERR_ADMIN_UNAUTHORIZED/);
+
+      await page.fill("#token", TOKEN);
+      await page.click("button[type=submit]");
+      await page.waitForSelector("#dash:not([hidden])");
+      await page.waitForFunction(() => /^\d+$/.test(document.getElementById("acked")?.textContent ?? ""));
+      const first = Number(await page.textContent("#acked"));
+      assert.equal(await page.textContent("#connections"), "1", "the SSE client of this test");
+
+      let flowing = true;
+      const flow = (async () => {
+        while (flowing) {
+          await emit();
+          await new Promise((r) => setTimeout(r, 25));
+        }
+      })();
+      try {
+        await page.waitForFunction((f) => Number(document.getElementById("acked")?.textContent) >= f + 20, first, {
+          timeout: 30_000,
+        });
+        await page.waitForFunction(() => Number(document.getElementById("rate")?.textContent) > 0, undefined, { timeout: 30_000 });
+        await page.waitForFunction(
+          () => Number(document.querySelector('#stages tr[data-stage="publish"] td:nth-child(3)')?.textContent) > 0,
+          undefined,
+          { timeout: 30_000 },
+        );
+      } finally {
+        flowing = false;
+        await flow;
+      }
+      const later = Number(await page.textContent("#acked"));
+      assert.ok(later > first, `processed count moved from ${first} to ${later}`);
+      assert.ok((await page.locator("#chart-rate polyline").count()) === 1, "the rate chart is drawn");
+      await page.waitForFunction(() => document.getElementById("balance")?.textContent === "0", undefined, { timeout: 30_000 });
+      assert.equal(await page.textContent("#dead"), "0");
+    } finally {
+      await page.close();
+    }
+  });
+});
