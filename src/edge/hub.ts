@@ -93,6 +93,18 @@ export class Hub {
 
   idOf = (seq: number): string => formatId(this.#epoch, seq);
 
+  /** What the connections hold in their queues (and sockets) right now, bytes. */
+  queueStats(): { connections: number; maxQueuedBytes: number; totalQueuedBytes: number } {
+    let max = 0;
+    let total = 0;
+    for (const c of this.#conns) {
+      const q = c.queuedBytes;
+      total += q;
+      if (q > max) max = q;
+    }
+    return { connections: this.#conns.size, maxQueuedBytes: max, totalQueuedBytes: total };
+  }
+
   /** Local subscriber count of a channel. */
   subscribers(channel: string): number {
     return this.#channels.get(channel)?.conns.size ?? 0;
