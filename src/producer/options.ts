@@ -33,6 +33,8 @@ export interface ProducerOptions {
   retry?: Partial<RetryOptions>;
   /** Retries are logged at warn level here. Default: not logged. */
   log?: Logger;
+  /** `close()` also closes the broker. Default false: the broker belongs to the caller. */
+  ownsBroker?: boolean;
 }
 
 export interface CompiledProducerOptions {
@@ -44,6 +46,7 @@ export interface CompiledProducerOptions {
   maxPending: number;
   retry: RetryOptions;
   log: Logger | undefined;
+  ownsBroker: boolean;
 }
 
 export function defaultRetryOptions(): RetryOptions {
@@ -70,5 +73,6 @@ export function compileProducerOptions(o: ProducerOptions): CompiledProducerOpti
       timeoutMs: positive("retry.timeoutMs", retry.timeoutMs, 0),
     },
     log: o.log,
+    ownsBroker: o.ownsBroker ?? false,
   };
 }

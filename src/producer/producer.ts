@@ -143,10 +143,11 @@ export class Producer {
     return this.#slots.idle();
   }
 
-  /** Refuses new emits and waits for those in flight. The broker stays open: it belongs to the caller. */
+  /** Refuses new emits and waits for those in flight; closes the broker only if it owns it (`ownsBroker`). */
   async close(): Promise<void> {
     this.#closed = true;
     await this.flush();
+    if (this.#o.ownsBroker) await this.#o.broker.close();
   }
 
   /** The registered type of that name; REALER_ERR_EVENT_UNKNOWN_TYPE otherwise. */

@@ -192,3 +192,34 @@ describe("the producer SDK on a real nats-server", () => {
     await assert.rejects(p.emit(CommentCreated, "k", comment("x", "y")), { code: "REALER_ERR_PRODUCER_CLOSED" });
   });
 });
+
+describe("the package entry", () => {
+  it("connects a producer that owns its NATS connection and emits typed events", async () => {
+    const { connectProducer, CommentCreated: Created } = await import("../../src/index.js");
+    const server = await startNatsServer();
+    try {
+      const setup = await JetStreamBroker.connect({ servers: server.url });
+      const cfg = testConfig((c) => {
+        c.nats = server.url;
+      });
+      await ensureStreams(setup, cfg);
+      const p = await connectProducer({ servers: server.url, name: "app@1.0.0" });
+      const { event, ack } = await p.emit(Created, "thread:pkg", comment("pkg", "from the package"));
+      assert.equal(ack.seq, 1);
+      assert.equal(event.producer, "app@1.0.0");
+      await p.close();
+      assert.equal((p.broker as JetStreamBroker).nc.isClosed(), true, "close() closed the connection it owned");
+      await setup.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it("refuses to connect a producer to a server that is not there, with REALER_ERR_BROKER_UNAVAILABLE", async () => {
+    const { connectProducer } = await import("../../src/index.js");
+    const server = await startNatsServer();
+    const url = server.url;
+    await server.stop();
+    await assert.rejects(connectProducer({ servers: url }), { code: "REALER_ERR_BROKER_UNAVAILABLE" });
+  });
+});
