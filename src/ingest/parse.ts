@@ -12,6 +12,7 @@ import { BadRequest, EventDecode, EventInvalid } from "../errors.js";
 import { createEvent, type Event } from "../events/envelope.js";
 import { realer } from "../events/proto.js";
 import { checkId, checkKey, type Producer } from "../producer/producer.js";
+import { camelKeys, unknownField } from "./fields.js";
 
 const JSON_FIELDS = new Set(["type", "key", "data", "id", "trace_id", "occurred_at", "headers"]);
 
@@ -43,12 +44,17 @@ export function eventFromJson(producer: Producer, body: unknown, where = ""): Ev
   if (headers !== undefined && !(isObject(headers) && Object.values(headers).every((v) => typeof v === "string"))) {
     throw new BadRequest(`${at(where, "headers")} must be an object of strings`);
   }
-  return producer.build(type, key, data, {
+  const fields = camelKeys(data) as Record<string, unknown>;
+  const t = producer.typeOf(type);
+  const event = producer.build(t, key, fields, {
     ...(id ? { id: id as string } : {}),
     ...(traceId ? { traceId: traceId as string } : {}),
     ...(occurredAt ? { occurredAt: occurredAt as number } : {}),
     ...(headers ? { headers: headers as Record<string, string> } : {}),
   });
+  const unknown = unknownField(fields, t.decode(event.payload), at(where, "data"));
+  if (unknown) throw new EventInvalid(`${unknown} is not a field of ${t.name}`);
+  return event;
 }
 
 export function batchFromJson(producer: Producer, body: unknown, maxBatch: number): Event[] {

@@ -102,6 +102,18 @@ describe("HTTP ingest on a real nats-server", () => {
     assert.equal(await lastSeq(), first.seq);
   });
 
+  it("maps snake_case field names, as in the .proto file, onto the schema", async () => {
+    const data = { comment: { id: "c-snake", thread_id: "ingest", author: "py", text: "from python", created_at: 1_700_000_000_000 } };
+    const res = await post("/v1/events", json({ type: CommentCreated.name, key: "thread:ingest", data }));
+    assert.equal(res.status, 202);
+    const { seq } = (await res.json()) as { seq: number };
+    const stored = [];
+    for await (const m of broker.read(cfg.streams.events.name, { fromSeq: seq, toSeq: seq })) stored.push(m);
+    const c = CommentCreated.decode(decodeEvent(stored[0]!.data).payload).comment;
+    assert.equal(c?.threadId, "ingest");
+    assert.equal(c?.createdAt, 1_700_000_000_000);
+  });
+
   it("stores a JSON batch in order and answers with every sequence", async () => {
     const res = await post("/v1/events/batch", json({ events: [jsonEvent("b1"), jsonEvent("b2"), jsonEvent("b3")] }));
     assert.equal(res.status, 202);
@@ -168,6 +180,12 @@ describe("HTTP ingest on a real nats-server", () => {
     ["an event without a key", () => post("/v1/events", json({ type: CommentCreated.name, data: {} })), 400, "REALER_ERR_BAD_REQUEST"],
     ["a body that does not fit the schema", () => post("/v1/events", json({ ...jsonEvent("x"), data: { comment: "text" } })), 422, "REALER_ERR_EVENT_INVALID"],
     [
+      "a misspelt field that the schema would drop",
+      () => post("/v1/events", json({ ...jsonEvent("x"), data: { comment: { id: "c", txt: "typo" } } })),
+      422,
+      "REALER_ERR_EVENT_INVALID",
+    ],
+    [
       "a batch with one bad event after good ones",
       () => post("/v1/events/batch", json({ events: [jsonEvent("ok1"), jsonEvent("ok2"), { ...jsonEvent("bad"), type: "no.such.Type" }] })),
       422,
@@ -191,5 +209,7 @@ describe("HTTP ingest on a real nats-server", () => {
     const res = await post("/v1/events/batch", json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), key: "" }] }));
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { message: string }).message, /events\[1\]\.key/);
+    const typo = await post("/v1/events/batch", json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), data: { comment: { txt: "t" } } }] }));
+    assert.match(((await typo.json()) as { message: string }).message, /events\[1\]\.data\.comment\.txt is not a field of comments\.v1\.CommentCreated/);
   });
 });
