@@ -14,8 +14,9 @@ import { type EdgeUnderTest, open, publishTo, startTestEdge, texts } from "./edg
 const SECRET = "edge-auth-test-secret-0123456789abcdef";
 const hmac = new TextEncoder().encode(SECRET);
 const nowS = () => Math.floor(Date.now() / 1000);
+type SigningKey = Parameters<SignJWT["sign"]>[0];
 
-function token(claims: Record<string, unknown>, expS: number | undefined, key: Uint8Array | CryptoKey = hmac, alg = "HS256") {
+function token(claims: Record<string, unknown>, expS: number | undefined, key: SigningKey = hmac, alg = "HS256") {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt();
   if (expS !== undefined) jwt.setExpirationTime(expS);
   return jwt.sign(key);
@@ -122,10 +123,10 @@ describe("subscribe tokens (HMAC)", () => {
 
 describe("subscribe tokens (public key)", () => {
   let e: EdgeUnderTest;
-  let priv: CryptoKey;
+  let priv: SigningKey;
   before(async () => {
     const pair = await generateKeyPair("ES256", { extractable: true });
-    priv = pair.privateKey as CryptoKey;
+    priv = pair.privateKey;
     const pem = await exportSPKI(pair.publicKey);
     e = await startTestEdge(new MemoryBroker(), (c) => {
       c.edge.auth.publicKey = pem;

@@ -5,6 +5,7 @@
  */
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Counter } from "prom-client";
 import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
@@ -89,10 +90,7 @@ export function open(
 }
 
 /** The sum of a counter's values whose labels include `labels`. */
-export async function metric(
-  c: { get(): Promise<{ values: { value: number; labels: Record<string, string | number> }[] }> },
-  labels: Record<string, string> = {},
-): Promise<number> {
+export async function metric(c: Counter<string>, labels: Record<string, string> = {}): Promise<number> {
   const { values } = await c.get();
   return values
     .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))

@@ -68,7 +68,7 @@ describe("edge restart (real nats-server, real processes)", () => {
     } finally {
       again.close();
     }
-    await waitFor(async () => (await fetch(`${two.url}/healthz`).then((r) => r.json())).connections === 0, {
+    await waitFor(async () => ((await fetch(`${two.url}/healthz`).then((r) => r.json())) as { connections: number }).connections === 0, {
       what: "the second edge to see the client leave",
     });
   });
