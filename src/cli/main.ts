@@ -6,7 +6,9 @@ import { Command, CommanderError } from "commander";
 import { codeOf } from "../errors.js";
 import { registerIngest } from "./ingest.js";
 import { registerPublish } from "./publish.js";
+import { registerAudit } from "./audit.js";
 import { registerDlq } from "./dlq.js";
+import { registerInspect } from "./inspect.js";
 import { registerReplay } from "./replay.js";
 import { registerServe } from "./serve.js";
 
@@ -19,6 +21,8 @@ registerServe(program);
 registerPublish(program);
 registerReplay(program);
 registerDlq(program);
+registerInspect(program);
+registerAudit(program);
 registerIngest(program);
 
 try {

@@ -5,6 +5,8 @@ import { configFromEnv, type RealerConfig } from "../config/config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
+import { startMetricsServer } from "../admin/metrics-http.js";
+import { intOption } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
 import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
 
@@ -57,6 +59,10 @@ export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
   await ensureStreams(broker, cfg);
   const worker = await startWorker(broker, cfg, loadDomain(), log);
   log.info({ durable: cfg.worker.durable }, "worker running");
+  if (cfg.admin.metricsPort !== undefined) {
+    const m = await startMetricsServer(cfg.admin.metricsPort, cfg.edge.host);
+    log.info({ url: m.url }, "metrics listening");
+  }
   onShutdown({ broker, worker }, log);
 }
 
@@ -100,7 +106,14 @@ export function registerServe(program: Command): void {
     .command("worker")
     .description("claim events, run the pipelines, publish channel messages")
     .addOption(natsOption().makeOptionMandatory())
-    .action(async (opts) => runWorker(configFrom(opts), logger()));
+    .option("--metrics-port <port>", "serve GET /metrics on this port (default: REALER_METRICS_PORT; off without)")
+    .option("--host <host>", "listen address of the metrics port", "127.0.0.1")
+    .action(async (opts) => {
+      const cfg = configFrom(opts);
+      const port = intOption("--metrics-port", opts.metricsPort, 0);
+      if (port !== undefined) cfg.admin.metricsPort = port;
+      return runWorker(cfg, logger());
+    });
 
   program
     .command("edge")

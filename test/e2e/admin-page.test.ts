@@ -65,7 +65,7 @@ describe("the live admin page", () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
 
   it("refuses a missing or wrong admin token with REALER_ERR_ADMIN_UNAUTHORIZED", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }] as Record<string, string>[]) {
       const res = await api("/admin/api/overview", { headers });
       assert.equal(res.status, 401);
       assert.equal(((await res.json()) as { code: string }).code, "REALER_ERR_ADMIN_UNAUTHORIZED");
@@ -121,7 +121,7 @@ describe("the live admin page", () => {
       await page.fill("#token", TOKEN);
       await page.click("button[type=submit]");
       await page.waitForSelector("#dash:not([hidden])");
-      await page.waitForFunction(() => /^\d+$/.test(document.getElementById("acked")?.textContent ?? ""));
+      await page.waitForFunction(`/^\\d+$/.test(document.getElementById("acked").textContent)`);
       const first = Number(await page.textContent("#acked"));
       assert.equal(await page.textContent("#connections"), "1", "the SSE client of this test");
 
@@ -133,12 +133,12 @@ describe("the live admin page", () => {
         }
       })();
       try {
-        await page.waitForFunction((f) => Number(document.getElementById("acked")?.textContent) >= f + 20, first, {
+        await page.waitForFunction(`Number(document.getElementById("acked").textContent) >= ${first + 20}`, undefined, {
           timeout: 30_000,
         });
-        await page.waitForFunction(() => Number(document.getElementById("rate")?.textContent) > 0, undefined, { timeout: 30_000 });
+        await page.waitForFunction(`Number(document.getElementById("rate").textContent) > 0`, undefined, { timeout: 30_000 });
         await page.waitForFunction(
-          () => Number(document.querySelector('#stages tr[data-stage="publish"] td:nth-child(3)')?.textContent) > 0,
+          `Number(document.querySelector('#stages tr[data-stage="publish"] td:nth-child(3)')?.textContent) > 0`,
           undefined,
           { timeout: 30_000 },
         );
@@ -149,7 +149,7 @@ describe("the live admin page", () => {
       const later = Number(await page.textContent("#acked"));
       assert.ok(later > first, `processed count moved from ${first} to ${later}`);
       assert.ok((await page.locator("#chart-rate polyline").count()) === 1, "the rate chart is drawn");
-      await page.waitForFunction(() => document.getElementById("balance")?.textContent === "0", undefined, { timeout: 30_000 });
+      await page.waitForFunction(`document.getElementById("balance").textContent === "0"`, undefined, { timeout: 30_000 });
       assert.equal(await page.textContent("#dead"), "0");
     } finally {
       await page.close();
