@@ -1,5 +1,5 @@
 /** `realer publish`: one event from the shell, over NATS or through an edge's HTTP ingest. */
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
 import { randomUUID } from "node:crypto";
@@ -11,6 +11,7 @@ export interface PublishArgs {
   key?: string;
   data?: string;
   id?: string;
+  apiKey?: string;
   thread: string;
   author: string;
   text: string;
@@ -41,7 +42,7 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
   if (a.url) {
     const res = await fetch(new URL("/v1/events", a.url), {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(a.apiKey ? { authorization: `Bearer ${a.apiKey}` } : {}) },
       body: JSON.stringify({ ...e, ...(a.id ? { id: a.id } : {}) }),
     });
     const body = (await res.json()) as { code?: string; message?: string };
@@ -69,6 +70,7 @@ export function registerPublish(program: Command): void {
     .argument("[type]", 'event type, or "comment" for a demo comment', "comment")
     .addOption(natsOption())
     .option("--url <url>", "an edge's base URL: publish through its HTTP ingest instead of NATS")
+    .addOption(new Option("--api-key <key>", "with --url: an ingest API key (one of REALER_INGEST_KEYS)").env("REALER_INGEST_KEY"))
     .option("--key <key>", "ordering key (default for comments: thread:<thread>)")
     .option("--data <json>", "the event body as JSON, mapped onto the type's schema")
     .option("--id <id>", "event id (dedupe id); default: a new UUID")

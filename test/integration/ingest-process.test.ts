@@ -71,6 +71,22 @@ describe("realer ingest with the Python snippet from the docs", () => {
     assert.match(r.stderr, /RealerRefused: REALER_ERR_INGEST_UNAUTHORIZED/);
   });
 
+  it("takes `realer publish --url` with --api-key, and refuses it without", async () => {
+    const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+    const publish = (extra: string[]) =>
+      spawnSync(process.execPath, ["--import", "tsx", main, "publish", "--url", url, "--thread", "cli", "--text", "keyed", ...extra], {
+        env: { ...process.env, REALER_INGEST_KEY: "" },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+    const ok = publish(["--api-key", "other"]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { duplicate: boolean }).duplicate, false);
+    const refused = publish([]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /REALER_ERR_INGEST_UNAUTHORIZED/);
+  });
+
   it("answers its health check with the producer's counts", async () => {
     const res = await fetch(`${url}/healthz`);
     assert.equal(res.status, 200);
