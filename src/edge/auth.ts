@@ -8,13 +8,24 @@
  * not allow it is a refusal with a code.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { errors as joseErrors, type JWTPayload, jwtVerify } from "jose";
+import { type JWTPayload, errors as joseErrors, jwtVerify } from "jose";
 import type { EdgeAuthConfig } from "../config/config.js";
 import { AuthRequired, ChannelForbidden, TokenExpired, TokenInvalid } from "../errors.js";
 import { matchesAny } from "./channel-pattern.js";
 
 const HMAC_ALGS = ["HS256", "HS384", "HS512"];
-const PUBLIC_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
+const PUBLIC_ALGS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+];
 
 export interface Grant {
   /** When the token stops allowing the private channels (Unix ms); undefined: no private channel asked for. */
@@ -43,13 +54,19 @@ export class SubscribeAuth {
     const priv = channels.filter((c) => this.isPrivate(c));
     if (priv.length === 0) return { expiresAt: undefined };
     if (this.#algorithms.length === 0) {
-      throw new ChannelForbidden(JSON.stringify(priv[0]), "private channels are off on this edge (no token key is configured)");
+      throw new ChannelForbidden(
+        JSON.stringify(priv[0]),
+        "private channels are off on this edge (no token key is configured)",
+      );
     }
     if (!token) throw new AuthRequired(JSON.stringify(priv[0]));
     const claims = await this.#verify(token);
-    const allowed = Array.isArray(claims.channels) ? claims.channels.filter((p): p is string => typeof p === "string") : [];
+    const allowed = Array.isArray(claims.channels)
+      ? claims.channels.filter((p): p is string => typeof p === "string")
+      : [];
     for (const c of priv) {
-      if (!matchesAny(allowed, c)) throw new ChannelForbidden(JSON.stringify(c), "the token's channels claim does not include it");
+      if (!matchesAny(allowed, c))
+        throw new ChannelForbidden(JSON.stringify(c), "the token's channels claim does not include it");
     }
     return { expiresAt: (claims.exp as number) * 1000 };
   }

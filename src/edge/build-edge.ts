@@ -7,9 +7,22 @@
  * REALER_ERR_* code, answered before the stream starts.
  */
 import cors from "@fastify/cors";
-import { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, fastify, LogController } from "fastify";
+import {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  fastify,
+  LogController,
+} from "fastify";
 import type { EdgeConfig } from "../config/config.js";
-import { ChannelInvalid, codeOf, EdgeDraining, NotFound, OriginForbidden, TooManyConnections } from "../errors.js";
+import {
+  ChannelInvalid,
+  codeOf,
+  EdgeDraining,
+  NotFound,
+  OriginForbidden,
+  TooManyConnections,
+} from "../errors.js";
 import { isValidChannel } from "../events/channel.js";
 import type { Logger } from "../log/logger.js";
 import { registry } from "../metrics/registry.js";
@@ -70,7 +83,12 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     maxAge: 600,
   });
 
-  app.get("/healthz", async () => ({ ok: true, connections: hub.connections, position: hub.position, epoch: hub.epoch }));
+  app.get("/healthz", async () => ({
+    ok: true,
+    connections: hub.connections,
+    position: hub.position,
+    epoch: hub.epoch,
+  }));
 
   if (o.metricsRoute !== false) {
     app.get("/metrics", async (_req, reply) => {

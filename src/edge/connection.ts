@@ -131,7 +131,8 @@ export class Connection {
   deliver(e: Entry): void {
     if (this.#closed || e.seq <= this.cursor) return;
     if (this.#mailbox) {
-      if (this.#mailbox.length >= this.#o.limits.maxQueuedFrames) this.#slow("too many messages arrived during the resume");
+      if (this.#mailbox.length >= this.#o.limits.maxQueuedFrames)
+        this.#slow("too many messages arrived during the resume");
       else this.#mailbox.push(e);
       return;
     }
@@ -235,7 +236,10 @@ export class Connection {
     this.#pending.push(frame);
     this.#pendingBytes += frame.length;
     const { maxQueuedBytes, maxQueuedFrames } = this.#o.limits;
-    if (this.#pending.length > maxQueuedFrames || this.#pendingBytes + this.#sink.writableLength > maxQueuedBytes) {
+    if (
+      this.#pending.length > maxQueuedFrames ||
+      this.#pendingBytes + this.#sink.writableLength > maxQueuedBytes
+    ) {
       this.#slow("the client reads too slowly; reconnect to resume");
       return;
     }
@@ -287,12 +291,15 @@ export class Connection {
 
   #at(when: number, fn: () => void): void {
     const delay = when - Date.now();
-    const t = setTimeout(() => {
-      this.#timers = this.#timers.filter((x) => x !== t);
-      if (this.#closed) return;
-      if (delay > MAX_TIMER_MS) this.#at(when, fn);
-      else fn();
-    }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
+    const t = setTimeout(
+      () => {
+        this.#timers = this.#timers.filter((x) => x !== t);
+        if (this.#closed) return;
+        if (delay > MAX_TIMER_MS) this.#at(when, fn);
+        else fn();
+      },
+      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
+    );
     t.unref();
     this.#timers.push(t);
   }

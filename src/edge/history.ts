@@ -29,7 +29,12 @@ export class HistoryReader {
   readonly #prefix: string;
   readonly #decode: (m: StoredMessage) => Entry | undefined;
 
-  constructor(broker: Broker, stream: string, prefix: string, decode: (m: StoredMessage) => Entry | undefined) {
+  constructor(
+    broker: Broker,
+    stream: string,
+    prefix: string,
+    decode: (m: StoredMessage) => Entry | undefined,
+  ) {
     this.#broker = broker;
     this.#stream = stream;
     this.#prefix = prefix;
@@ -46,13 +51,20 @@ export class HistoryReader {
    * returns the channel's ring entries in (after, upTo], or undefined when
    * the ring no longer reaches back to `after`.
    */
-  read(channel: string, from: number, upTo: number, fromRing: (after: number) => Entry[] | undefined): Promise<History> {
+  read(
+    channel: string,
+    from: number,
+    upTo: number,
+    fromRing: (after: number) => Entry[] | undefined,
+  ): Promise<History> {
     const key = `${channel}|${from}`;
     const flight = this.#flights.get(key);
     if (flight && flight.upTo <= upTo) {
       const rest = flight.upTo < upTo ? fromRing(flight.upTo) : [];
       if (rest) {
-        return flight.result.then((h) => (rest.length ? { entries: [...h.entries, ...rest], stored: h.stored } : h));
+        return flight.result.then((h) =>
+          rest.length ? { entries: [...h.entries, ...rest], stored: h.stored } : h,
+        );
       }
     }
     const result = this.#read(channel, from, upTo);

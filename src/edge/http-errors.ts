@@ -7,7 +7,12 @@ import { BadRequest, codeOf, Internal, PayloadTooLarge, UnsupportedMediaType } f
 
 export function toHttpError(err: FastifyError): { statusCode: number; code: string; message: string } {
   if (codeOf(err)) return { statusCode: err.statusCode ?? 500, code: err.code, message: err.message };
-  if (err.validation || err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || err.code === "FST_ERR_CTP_INVALID_JSON_BODY" || err.statusCode === 400) {
+  if (
+    err.validation ||
+    err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+    err.code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+    err.statusCode === 400
+  ) {
     const e = new BadRequest(err.message);
     return { statusCode: 400, code: e.code, message: e.message };
   }

@@ -176,7 +176,10 @@ export class Hub {
     this.#conns.add(conn);
     for (const ch of conn.channels) {
       let actor = this.#channels.get(ch);
-      if (!actor) this.#channels.set(ch, (actor = new ChannelActor()));
+      if (!actor) {
+        actor = new ChannelActor();
+        this.#channels.set(ch, actor);
+      }
       actor.conns.add(conn);
       this.#o.onCountChange?.(ch);
     }
@@ -214,7 +217,10 @@ export class Hub {
     }
     if (cursor.seq >= this.#ring.floor) {
       conn.cursor = cursor.seq;
-      conn.resumeWith(this.#ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)), upTo);
+      conn.resumeWith(
+        this.#ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)),
+        upTo,
+      );
       return "ring";
     }
     return this.#resumeFromStream(conn, cursor.seq, upTo);

@@ -4,12 +4,24 @@ import { counter, gauge, histogram } from "../metrics/registry.js";
 export const edgeMetrics = {
   connections: gauge("realer_edge_connections", "Open SSE connections"),
   opened: counter("realer_edge_connections_opened_total", "SSE connections accepted"),
-  frames: counter("realer_edge_frames_written_total", "SSE frames written to sockets (one per frame per connection)"),
+  frames: counter(
+    "realer_edge_frames_written_total",
+    "SSE frames written to sockets (one per frame per connection)",
+  ),
   bytes: counter("realer_edge_bytes_written_total", "Bytes written to SSE sockets"),
   drops: counter("realer_edge_drops_total", "Connections the edge closed, by reason", ["reason"]),
-  refusals: counter("realer_edge_refusals_total", "SSE and occupancy requests refused, by error code", ["code"]),
-  resumes: counter("realer_edge_resumes_total", "Subscribes by how they started: live, ring, stream or reset", ["outcome"]),
-  historyReads: counter("realer_edge_history_reads_total", "Channel-stream reads for resumes (one per channel and range, shared)"),
+  refusals: counter("realer_edge_refusals_total", "SSE and occupancy requests refused, by error code", [
+    "code",
+  ]),
+  resumes: counter(
+    "realer_edge_resumes_total",
+    "Subscribes by how they started: live, ring, stream or reset",
+    ["outcome"],
+  ),
+  historyReads: counter(
+    "realer_edge_history_reads_total",
+    "Channel-stream reads for resumes (one per channel and range, shared)",
+  ),
   writeLatency: histogram(
     "realer_edge_write_latency_seconds",
     "Time from a frame being queued to its write to the socket, per write round",

@@ -127,7 +127,10 @@ export class Occupancy {
       return;
     }
     let p = this.#peers.get(a.e);
-    if (!p) this.#peers.set(a.e, (p = { seen: 0, counts: new Map() }));
+    if (!p) {
+      p = { seen: 0, counts: new Map() };
+      this.#peers.set(a.e, p);
+    }
     p.seen = Date.now();
     if (a.full) p.counts.clear();
     for (const [ch, n] of Object.entries(a.c ?? {})) {

@@ -40,5 +40,7 @@ export function retryFrame(ms: number): Buffer {
  */
 export function drainFrame(id: string, retryMs: number): Buffer {
   const ms = Math.max(0, Math.round(retryMs));
-  return Buffer.from(`id: ${id}\nevent: drain\nretry: ${ms}\ndata: ${JSON.stringify({ cursor: id, retry_ms: ms })}\n\n`);
+  return Buffer.from(
+    `id: ${id}\nevent: drain\nretry: ${ms}\ndata: ${JSON.stringify({ cursor: id, retry_ms: ms })}\n\n`,
+  );
 }

@@ -25,7 +25,11 @@ export function tokenOf(query: Record<string, unknown>, headers: Headers): strin
   return m?.[1] ?? (first(query.token) || undefined);
 }
 
-export function parseSseRequest(query: Record<string, unknown>, headers: Headers, maxChannels: number): SseRequest {
+export function parseSseRequest(
+  query: Record<string, unknown>,
+  headers: Headers,
+  maxChannels: number,
+): SseRequest {
   const accept = String(headers.accept ?? "");
   if (!accept.includes("text/event-stream")) throw new NotEventStream();
   const raw = query.channel;

@@ -16,7 +16,12 @@ const hmac = new TextEncoder().encode(SECRET);
 const nowS = () => Math.floor(Date.now() / 1000);
 type SigningKey = Parameters<SignJWT["sign"]>[0];
 
-function token(claims: Record<string, unknown>, expS: number | undefined, key: SigningKey = hmac, alg = "HS256") {
+function token(
+  claims: Record<string, unknown>,
+  expS: number | undefined,
+  key: SigningKey = hmac,
+  alg = "HS256",
+) {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt();
   if (expS !== undefined) jwt.setExpirationTime(expS);
   return jwt.sign(key);
@@ -49,26 +54,46 @@ describe("subscribe tokens (HMAC)", () => {
   });
 
   it("refuses a private channel without a token: 401 REALER_ERR_AUTH_REQUIRED", async () => {
-    assert.deepEqual(await refusal(sse("channel=thread:1&channel=private:ann")), { status: 401, code: "REALER_ERR_AUTH_REQUIRED" });
-    assert.deepEqual(await refusal(sse("channel=team:red:secret")), { status: 401, code: "REALER_ERR_AUTH_REQUIRED" });
+    assert.deepEqual(await refusal(sse("channel=thread:1&channel=private:ann")), {
+      status: 401,
+      code: "REALER_ERR_AUTH_REQUIRED",
+    });
+    assert.deepEqual(await refusal(sse("channel=team:red:secret")), {
+      status: 401,
+      code: "REALER_ERR_AUTH_REQUIRED",
+    });
   });
 
   it("refuses a malformed token, a foreign signature and a token without exp: 401 REALER_ERR_TOKEN_INVALID", async () => {
-    const foreign = await token({ channels: ["private:ann"] }, nowS() + 60, new TextEncoder().encode("another-secret-another-secret-00"));
+    const foreign = await token(
+      { channels: ["private:ann"] },
+      nowS() + 60,
+      new TextEncoder().encode("another-secret-another-secret-00"),
+    );
     const noExp = await token({ channels: ["private:ann"] }, undefined);
     for (const t of ["garbage", "a.b.c", foreign, noExp]) {
-      assert.deepEqual(await refusal(sse(`channel=private:ann&token=${t}`)), { status: 401, code: "REALER_ERR_TOKEN_INVALID" }, t);
+      assert.deepEqual(
+        await refusal(sse(`channel=private:ann&token=${t}`)),
+        { status: 401, code: "REALER_ERR_TOKEN_INVALID" },
+        t,
+      );
     }
   });
 
   it("refuses an expired token: 401 REALER_ERR_TOKEN_EXPIRED", async () => {
     const t = await token({ channels: ["private:ann"] }, nowS() - 5);
-    assert.deepEqual(await refusal(sse(`channel=private:ann&token=${t}`)), { status: 401, code: "REALER_ERR_TOKEN_EXPIRED" });
+    assert.deepEqual(await refusal(sse(`channel=private:ann&token=${t}`)), {
+      status: 401,
+      code: "REALER_ERR_TOKEN_EXPIRED",
+    });
   });
 
   it("refuses a channel the token does not allow: 403 REALER_ERR_CHANNEL_FORBIDDEN", async () => {
     const t = await token({ channels: ["private:ann", "private:team:*"] }, nowS() + 60);
-    assert.deepEqual(await refusal(sse(`channel=private:bob&token=${t}`)), { status: 403, code: "REALER_ERR_CHANNEL_FORBIDDEN" });
+    assert.deepEqual(await refusal(sse(`channel=private:bob&token=${t}`)), {
+      status: 403,
+      code: "REALER_ERR_CHANNEL_FORBIDDEN",
+    });
     assert.deepEqual(await refusal(sse(`channel=private:team:x:y&token=${t}`)), {
       status: 403,
       code: "REALER_ERR_CHANNEL_FORBIDDEN",
@@ -91,7 +116,10 @@ describe("subscribe tokens (HMAC)", () => {
   });
 
   it("counts a private channel's subscribers only for a token that allows it", async () => {
-    assert.deepEqual(await refusal(`${e.base}/v1/channels/private:ann`), { status: 401, code: "REALER_ERR_AUTH_REQUIRED" });
+    assert.deepEqual(await refusal(`${e.base}/v1/channels/private:ann`), {
+      status: 401,
+      code: "REALER_ERR_AUTH_REQUIRED",
+    });
     const t = await token({ channels: ["private:ann"] }, nowS() + 60);
     const r = await fetch(`${e.base}/v1/channels/private:ann`, { headers: { authorization: `Bearer ${t}` } });
     assert.equal(r.status, 200);

@@ -9,7 +9,7 @@ import type { Counter } from "prom-client";
 import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
-import { type Edge, createEdge } from "../../src/edge/create-edge.js";
+import { createEdge, type Edge } from "../../src/edge/create-edge.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
 import { testConfig } from "../helpers/stack.js";
@@ -20,7 +20,10 @@ export interface EdgeUnderTest extends Edge {
   close(): Promise<void>;
 }
 
-export async function startTestEdge(broker: Broker, over: (c: RealerConfig) => void = () => {}): Promise<EdgeUnderTest> {
+export async function startTestEdge(
+  broker: Broker,
+  over: (c: RealerConfig) => void = () => {},
+): Promise<EdgeUnderTest> {
   const cfg = testConfig((c) => {
     c.edge.drainSpreadMs = 200;
     c.edge.closeGraceMs = 2_000;
@@ -44,13 +47,20 @@ export async function startTestEdge(broker: Broker, over: (c: RealerConfig) => v
 }
 
 /** Stores one channel message; resolves with its stream sequence. */
-export async function publishTo(broker: Broker, cfg: RealerConfig, channel: string, text: string, type = "note"): Promise<number> {
+export async function publishTo(
+  broker: Broker,
+  cfg: RealerConfig,
+  channel: string,
+  text: string,
+  type = "note",
+): Promise<number> {
   const data = encodeChannelMessage({ channel, eventId: `e-${text}`, type, data: JSON.stringify({ text }) });
   return (await broker.publish(`${cfg.subjects.channels}.${channel}`, data)).seq;
 }
 
 /** The `text` each message frame carries. */
-export const texts = (frames: { data: string }[]) => frames.map((f) => (JSON.parse(f.data) as { data: { text: string } }).data.text);
+export const texts = (frames: { data: string }[]) =>
+  frames.map((f) => (JSON.parse(f.data) as { data: { text: string } }).data.text);
 
 /** The sequence of an SSE id (`<epoch>-<seq>`). */
 export const seqOf = (id: string | undefined) => Number(String(id).split("-").pop());
@@ -59,7 +69,12 @@ export const seqOf = (id: string | undefined) => Number(String(id).split("-").po
 export function open(
   url: string,
   opts: { headers?: Record<string, string>; localAddress?: string; method?: string } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string; close(): void }> {
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  close(): void;
+}> {
   return new Promise((resolve, reject) => {
     const req = request(
       url,
@@ -70,7 +85,8 @@ export function open(
       },
       (res) => {
         const status = res.statusCode ?? 0;
-        const done = (body: string) => resolve({ status, headers: res.headers, body, close: () => req.destroy() });
+        const done = (body: string) =>
+          resolve({ status, headers: res.headers, body, close: () => req.destroy() });
         if (status === 200 && String(res.headers["content-type"]).startsWith("text/event-stream")) {
           done("");
           res.resume();

@@ -37,7 +37,11 @@ describe("edge limits", () => {
     ["an empty segment", "channel=a::b", "REALER_ERR_CHANNEL_INVALID"],
     ["a 129-character name", `channel=${"x".repeat(129)}`, "REALER_ERR_CHANNEL_INVALID"],
     ["no channel", "", "REALER_ERR_NO_CHANNELS"],
-    ["more channels than the limit", "channel=a&channel=b&channel=c&channel=d", "REALER_ERR_TOO_MANY_CHANNELS"],
+    [
+      "more channels than the limit",
+      "channel=a&channel=b&channel=c&channel=d",
+      "REALER_ERR_TOO_MANY_CHANNELS",
+    ],
   ] as const) {
     it(`refuses ${label} with 400 ${code}`, async () => {
       assert.deepEqual(await refusal(sse(query)), { status: 400, code });
@@ -67,8 +71,14 @@ describe("edge limits", () => {
   });
 
   it("holds each client address to its connection limit, and frees a slot when a connection closes", async () => {
-    const held = [await open(sse("channel=a"), { localAddress: "127.0.0.3" }), await open(sse("channel=b"), { localAddress: "127.0.0.3" })];
-    assert.deepEqual(held.map((r) => r.status), [200, 200]);
+    const held = [
+      await open(sse("channel=a"), { localAddress: "127.0.0.3" }),
+      await open(sse("channel=b"), { localAddress: "127.0.0.3" }),
+    ];
+    assert.deepEqual(
+      held.map((r) => r.status),
+      [200, 200],
+    );
     const before = await metric(edgeMetrics.refusals, { code: "REALER_ERR_TOO_MANY_CONNECTIONS" });
     assert.deepEqual(await refusal(sse("channel=c"), { localAddress: "127.0.0.3" }), {
       status: 429,
@@ -97,7 +107,11 @@ describe("edge limits", () => {
     r.close();
     const pre = await fetch(sse("channel=a"), {
       method: "OPTIONS",
-      headers: { origin: "https://good.example", "access-control-request-method": "GET", "access-control-request-headers": "last-event-id" },
+      headers: {
+        origin: "https://good.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "last-event-id",
+      },
     });
     assert.equal(pre.status, 204);
     assert.equal(pre.headers.get("access-control-allow-origin"), "https://good.example");
@@ -121,10 +135,13 @@ describe("edge limits", () => {
   });
 
   it("answers occupancy with the channel grammar enforced", async () => {
-    assert.deepEqual(await refusal(`${e.base}/v1/channels/bad.name`, { headers: { accept: "application/json" } }), {
-      status: 400,
-      code: "REALER_ERR_CHANNEL_INVALID",
-    });
+    assert.deepEqual(
+      await refusal(`${e.base}/v1/channels/bad.name`, { headers: { accept: "application/json" } }),
+      {
+        status: 400,
+        code: "REALER_ERR_CHANNEL_INVALID",
+      },
+    );
   });
 });
 

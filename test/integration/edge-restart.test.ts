@@ -48,8 +48,14 @@ describe("edge restart (real nats-server, real processes)", () => {
     await client.ended;
     const drain = client.frames.find((f) => f.event === "drain");
     assert.ok(drain, "a drain frame before the end");
-    assert.ok(drain.id && seqOf(drain.id) >= seqOf(lastSeen), `the drain id ${drain.id} is the client's cursor`);
-    assert.ok(drain.retry !== undefined && drain.retry >= 500 && drain.retry <= 800, `jittered retry ${drain.retry}`);
+    assert.ok(
+      drain.id && seqOf(drain.id) >= seqOf(lastSeen),
+      `the drain id ${drain.id} is the client's cursor`,
+    );
+    assert.ok(
+      drain.retry !== undefined && drain.retry >= 500 && drain.retry <= 800,
+      `jittered retry ${drain.retry}`,
+    );
     assert.deepEqual(JSON.parse(drain.data), { cursor: drain.id, retry_ms: drain.retry });
 
     for (let i = 0; i < 4; i++) await publishTo(broker, cfg, ch, `missed-${i}`);
@@ -57,19 +63,33 @@ describe("edge restart (real nats-server, real processes)", () => {
     const two = await edgeProcess();
     const again = await sseConnect(`${two.url}/v1/sse?channel=${ch}`, { "last-event-id": drain.id! });
     try {
-      assert.deepEqual(texts(await again.waitForMessages(4, 20_000)), ["missed-0", "missed-1", "missed-2", "missed-3"]);
+      assert.deepEqual(texts(await again.waitForMessages(4, 20_000)), [
+        "missed-0",
+        "missed-1",
+        "missed-2",
+        "missed-3",
+      ]);
       await publishTo(broker, cfg, ch, "live");
       const all = await again.waitForMessages(5, 20_000);
       assert.deepEqual(texts(all).at(-1), "live");
       assert.equal(all.length, 5, "nothing twice");
-      assert.equal(all[0]!.id!.split("-")[0], drain.id!.split("-")[0], "both edges name the stream with one epoch");
+      assert.equal(
+        all[0]!.id!.split("-")[0],
+        drain.id!.split("-")[0],
+        "both edges name the stream with one epoch",
+      );
       const metrics = await (await fetch(`${two.url}/metrics`)).text();
       assert.match(metrics, /realer_edge_resumes_total\{outcome="stream"\} 1/);
     } finally {
       again.close();
     }
-    await waitFor(async () => ((await fetch(`${two.url}/healthz`).then((r) => r.json())) as { connections: number }).connections === 0, {
-      what: "the second edge to see the client leave",
-    });
+    await waitFor(
+      async () =>
+        ((await fetch(`${two.url}/healthz`).then((r) => r.json())) as { connections: number }).connections ===
+        0,
+      {
+        what: "the second edge to see the client leave",
+      },
+    );
   });
 });

@@ -28,7 +28,10 @@ describe("edge resume (memory broker)", () => {
     return { e, broker };
   }
   async function connect(e: EdgeUnderTest, channels: string[], headers: Record<string, string> = {}) {
-    const c = await sseConnect(`${e.base}/v1/sse?${channels.map((ch) => `channel=${ch}`).join("&")}`, headers);
+    const c = await sseConnect(
+      `${e.base}/v1/sse?${channels.map((ch) => `channel=${ch}`).join("&")}`,
+      headers,
+    );
     clients.push(c);
     return c;
   }
@@ -50,7 +53,14 @@ describe("edge resume (memory broker)", () => {
       first.close();
       await first.ended;
       await waitFor(() => e.hub.connections === 0, { what: "the edge to see the close" });
-      for (const [ch, t] of [[a, "a1"], [other, "o1"], [b, "b1"], [a, "a2"], [other, "o2"], [b, "b2"]] as const) {
+      for (const [ch, t] of [
+        [a, "a1"],
+        [other, "o1"],
+        [b, "b1"],
+        [a, "a2"],
+        [other, "o2"],
+        [b, "b2"],
+      ] as const) {
         await publishTo(broker, e.cfg, ch, t);
       }
       await waitFor(() => e.hub.position >= seqOf(last) + 6, { what: "the hub to read the missed messages" });
@@ -60,7 +70,11 @@ describe("edge resume (memory broker)", () => {
       const got = await again.waitForMessages(4);
       assert.deepEqual(texts(got), ["a1", "b1", "a2", "b2"]);
       const seqs = got.map((f) => seqOf(f.id));
-      assert.deepEqual([...seqs].sort((x, y) => x - y), seqs, "in sequence order");
+      assert.deepEqual(
+        [...seqs].sort((x, y) => x - y),
+        seqs,
+        "in sequence order",
+      );
       await publishTo(broker, e.cfg, b, "b3");
       assert.deepEqual(texts(await again.waitForMessages(5)).slice(4), ["b3"], "then live");
       assert.equal(again.messages().length, 5, "no duplicate");
@@ -116,7 +130,9 @@ describe("edge resume (memory broker)", () => {
         await publishTo(broker, e.cfg, ch, `m${i}`);
         if (ch === a || ch === b) want.push(`m${i}`);
       }
-      await waitFor(() => e.hub.position >= seqOf(last) + 12 && e.hub.ringFloor > seqOf(last), { what: "the ring to roll past" });
+      await waitFor(() => e.hub.position >= seqOf(last) + 12 && e.hub.ringFloor > seqOf(last), {
+        what: "the ring to roll past",
+      });
       const reads = await metric(edgeMetrics.historyReads);
       const streamResumes = await metric(edgeMetrics.resumes, { outcome: "stream" });
       const again = await connect(e, [a, b], { "last-event-id": last });
@@ -159,8 +175,12 @@ describe("edge resume (memory broker)", () => {
       const last = (await first.waitForMessages(1))[0]!.id!;
       first.close();
       for (let i = 0; i < 10; i++) await publishTo(inner, e.cfg, i % 2 ? a : b, `s${i}`);
-      await waitFor(() => e.hub.ringFloor > seqOf(last) && e.hub.connections === 0, { what: "the ring to roll past" });
-      const storm = await Promise.all(Array.from({ length: 40 }, () => connect(e, [a, b], { "last-event-id": last })));
+      await waitFor(() => e.hub.ringFloor > seqOf(last) && e.hub.connections === 0, {
+        what: "the ring to roll past",
+      });
+      const storm = await Promise.all(
+        Array.from({ length: 40 }, () => connect(e, [a, b], { "last-event-id": last })),
+      );
       await waitFor(() => e.hub.connections === 40, { what: "40 connections" });
       open();
       const want = Array.from({ length: 10 }, (_, i) => `s${i}`);
@@ -212,7 +232,11 @@ describe("edge resume (memory broker)", () => {
       const got = await again.waitForMessages(4);
       assert.deepEqual(texts(got), ["b3", "b4", "b5", "c1"]);
       const reset = JSON.parse((await again.waitForEvent("reset")).data);
-      assert.deepEqual(reset, { channels: [busy], from: `${e.hub.epoch}-${afterCursor[2]}`, reason: "history-gone" });
+      assert.deepEqual(reset, {
+        channels: [busy],
+        from: `${e.hub.epoch}-${afterCursor[2]}`,
+        reason: "history-gone",
+      });
     });
   });
 });

@@ -48,7 +48,9 @@ describe("slow clients", () => {
       s.pause();
     }
     await waitFor(() => e.hub.subscribers(ch) === CLIENTS, { what: "the clients to subscribe" });
-    const drops = (await metric(edgeMetrics.drops, { reason: "slow" })) + (await metric(edgeMetrics.drops, { reason: "stalled" }));
+    const drops =
+      (await metric(edgeMetrics.drops, { reason: "slow" })) +
+      (await metric(edgeMetrics.drops, { reason: "stalled" }));
     global.gc?.();
     const rssBefore = process.memoryUsage().rss;
     let rssMax = rssBefore;
@@ -63,30 +65,43 @@ describe("slow clients", () => {
         rssMax = Math.max(rssMax, process.memoryUsage().rss);
       }
     }
-    await waitFor(() => e.hub.subscribers(ch) === 0, { timeoutMs: 30_000, what: "every never-reading client to be closed" });
-    const after = (await metric(edgeMetrics.drops, { reason: "slow" })) + (await metric(edgeMetrics.drops, { reason: "stalled" }));
+    await waitFor(() => e.hub.subscribers(ch) === 0, {
+      timeoutMs: 30_000,
+      what: "every never-reading client to be closed",
+    });
+    const after =
+      (await metric(edgeMetrics.drops, { reason: "slow" })) +
+      (await metric(edgeMetrics.drops, { reason: "stalled" }));
     const published = (MESSAGES * BIG.length * CLIENTS) / 2 ** 20;
     const growth = (rssMax - rssBefore) / 2 ** 20;
-    t.diagnostic(`published ${published.toFixed(0)} MB to never-reading clients; RSS grew ${growth.toFixed(1)} MB; largest queue ${queueMax} B`);
+    t.diagnostic(
+      `published ${published.toFixed(0)} MB to never-reading clients; RSS grew ${growth.toFixed(1)} MB; largest queue ${queueMax} B`,
+    );
     assert.equal(after - drops, CLIENTS, "every client dropped as slow or stalled");
     assert.ok(queueMax <= 2 * MAX_QUEUED + 64 * 1024, `a connection's queue stays bounded (${queueMax} B)`);
     // Unbounded queues would hold every byte published: CLIENTS x 32 MB.
-    assert.ok(growth < 200, `RSS stays flat: grew ${growth.toFixed(1)} MB while ${published.toFixed(0)} MB was published`);
+    assert.ok(
+      growth < 200,
+      `RSS stays flat: grew ${growth.toFixed(1)} MB while ${published.toFixed(0)} MB was published`,
+    );
   });
 
   it("ends a slow stream with event: error, reason and cursor, after every frame up to the cursor", async () => {
     const ch = `slow:later${process.pid}`;
     let raw = "";
     let ended = false;
-    let resume!: () => void;
     const res = await new Promise<import("node:http").IncomingMessage>((resolve, reject) => {
-      const req = request(`${e.base}/v1/sse?channel=${ch}`, { headers: { accept: "text/event-stream" } }, resolve);
+      const req = request(
+        `${e.base}/v1/sse?channel=${ch}`,
+        { headers: { accept: "text/event-stream" } },
+        resolve,
+      );
       req.on("error", reject);
       req.end();
     });
     res.setEncoding("utf8");
     res.pause();
-    resume = () => {
+    const resume = () => {
       res.on("data", (c: string) => {
         raw += c;
       });
@@ -104,7 +119,10 @@ describe("slow clients", () => {
       seqs.push(await publishTo(broker, e.cfg, ch, `${i}:${BIG}`));
       if (i % 50 === 0) await new Promise((r) => setImmediate(r));
     }
-    await waitFor(() => e.hub.subscribers(ch) === 0, { timeoutMs: 20_000, what: "the edge to close the slow client" });
+    await waitFor(() => e.hub.subscribers(ch) === 0, {
+      timeoutMs: 20_000,
+      what: "the edge to close the slow client",
+    });
     resume();
     await waitFor(() => ended, { timeoutMs: 20_000, what: "the stream to end" });
     const frames = parseFrames(raw).frames;
@@ -114,8 +132,15 @@ describe("slow clients", () => {
     assert.equal(err.code, "REALER_ERR_CLIENT_TOO_SLOW");
     assert.equal(err.reason, "slow");
     const msgs = frames.filter((f) => f.id !== undefined);
-    assert.ok(msgs.length > 0 && msgs.length < seqs.length, `some but not all frames arrived (${msgs.length})`);
+    assert.ok(
+      msgs.length > 0 && msgs.length < seqs.length,
+      `some but not all frames arrived (${msgs.length})`,
+    );
     assert.equal(err.cursor, msgs.at(-1)!.id, "the cursor names the last frame the client got");
-    assert.deepEqual(msgs.map((f) => seqOf(f.id)), seqs.slice(0, msgs.length), "no gap before the cursor");
+    assert.deepEqual(
+      msgs.map((f) => seqOf(f.id)),
+      seqs.slice(0, msgs.length),
+      "no gap before the cursor",
+    );
   });
 });

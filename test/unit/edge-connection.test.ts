@@ -38,9 +38,18 @@ class FakeSink extends EventEmitter {
   }
 }
 
-const limits: ConnectionLimits = { maxQueuedBytes: 1 << 20, maxQueuedFrames: 5, stallTimeoutMs: 1_000, closeGraceMs: 60_000 };
+const limits: ConnectionLimits = {
+  maxQueuedBytes: 1 << 20,
+  maxQueuedFrames: 5,
+  stallTimeoutMs: 1_000,
+  closeGraceMs: 60_000,
+};
 const tick = () => new Promise((r) => setImmediate(r));
-const entry = (seq: number, text = `m${seq}`, channel = "c"): Entry => ({ seq, channel, frame: messageFrame(`e-${seq}`, "note", text) });
+const entry = (seq: number, text = `m${seq}`, channel = "c"): Entry => ({
+  seq,
+  channel,
+  frame: messageFrame(`e-${seq}`, "note", text),
+});
 
 function make(over: Partial<ConnectionLimits> = {}, cursor = 0) {
   const sink = new FakeSink();
@@ -63,7 +72,10 @@ describe("the connection actor", () => {
     assert.equal(sink.chunks.length, 0, "nothing is written synchronously");
     await tick();
     assert.equal(sink.chunks.length, 1);
-    assert.deepEqual(parseFrames(sink.text()).frames.map((f) => f.id), ["e-1", "e-2", "e-3"]);
+    assert.deepEqual(
+      parseFrames(sink.text()).frames.map((f) => f.id),
+      ["e-1", "e-2", "e-3"],
+    );
     conn.deliver(entry(4));
     await tick();
     assert.equal(sink.chunks.length, 2, "a later turn is a later write");
@@ -73,7 +85,10 @@ describe("the connection actor", () => {
     const { sink, conn } = make({}, 5);
     for (const s of [4, 5, 6]) conn.deliver(entry(s));
     await tick();
-    assert.deepEqual(parseFrames(sink.text()).frames.map((f) => f.id), ["e-6"]);
+    assert.deepEqual(
+      parseFrames(sink.text()).frames.map((f) => f.id),
+      ["e-6"],
+    );
   });
 
   it("holds frames while the socket is blocked and writes them together on drain", async () => {
@@ -88,7 +103,10 @@ describe("the connection actor", () => {
     sink.drained();
     await tick();
     assert.equal(sink.chunks.length, 2);
-    assert.deepEqual(parseFrames(sink.text()).frames.map((f) => f.id), ["e-1", "e-2", "e-3"]);
+    assert.deepEqual(
+      parseFrames(sink.text()).frames.map((f) => f.id),
+      ["e-1", "e-2", "e-3"],
+    );
   });
 
   it("closes a client whose queue passes its frame bound, with event: error, reason slow and its cursor", async () => {
@@ -195,7 +213,10 @@ describe("the connection actor", () => {
     assert.deepEqual(closes, ["drain"]);
     assert.ok(sink.ended);
     const frames = parseFrames(sink.text()).frames;
-    assert.deepEqual(frames.map((f) => f.id), ["e-3", "e-4", "e-50"]);
+    assert.deepEqual(
+      frames.map((f) => f.id),
+      ["e-3", "e-4", "e-50"],
+    );
     assert.equal(frames[2]!.event, "drain");
     assert.equal(frames[2]!.retry, 1234);
   });

@@ -51,13 +51,22 @@ describe("the ring", () => {
     r.push(e(14));
     r.push(e(16));
     assert.equal(r.floor, 12);
-    assert.deepEqual(r.slice(0, 100, () => true).map((x) => x.seq), [13, 14, 16]);
+    assert.deepEqual(
+      r.slice(0, 100, () => true).map((x) => x.seq),
+      [13, 14, 16],
+    );
   });
 
   it("slices (after, upTo] for the wanted channels, in order", () => {
     const r = new Ring(10, 0);
     for (let s = 1; s <= 8; s++) r.push(e(s, s % 2 ? "odd" : "even"));
-    assert.deepEqual(r.slice(2, 7, (c) => c === "odd").map((x) => x.seq), [3, 5, 7]);
-    assert.deepEqual(r.slice(8, 8, () => true), []);
+    assert.deepEqual(
+      r.slice(2, 7, (c) => c === "odd").map((x) => x.seq),
+      [3, 5, 7],
+    );
+    assert.deepEqual(
+      r.slice(8, 8, () => true),
+      [],
+    );
   });
 });
