@@ -13,8 +13,8 @@ const isSeq = (n: number | undefined) => n === undefined || (Number.isInteger(n)
 export async function resolveRange(broker: AdminBroker, stream: string, r: ReplayRange): Promise<{ from: number; to: number }> {
   if (!isSeq(r.fromSeq) || !isSeq(r.toSeq)) throw new ReplayRangeInvalid("sequences are integers >= 1");
   const st = await broker.streamState(stream);
-  const bounds = st.messages === 0 ? `${stream} stores nothing` : `${stream} stores ${st.firstSeq}..${st.lastSeq}`;
-  if (st.messages === 0) throw new ReplayRangeInvalid(bounds);
+  if (st.messages === 0) throw new ReplayRangeInvalid(`${stream} stores nothing`);
+  const bounds = `${stream} stores ${st.firstSeq}..${st.lastSeq}`;
   let from = r.fromSeq;
   let to = r.toSeq;
   if (from === undefined && r.since !== undefined) from = await broker.seqAtTime(stream, r.since);
@@ -22,6 +22,6 @@ export async function resolveRange(broker: AdminBroker, stream: string, r: Repla
   from ??= st.firstSeq;
   to ??= st.lastSeq;
   if (from > to) throw new ReplayRangeInvalid(`from ${from} is after to ${to} (${bounds})`);
-  if (from < st.firstSeq || to > st.lastSeq) throw new ReplayRangeInvalid(`${from}..${to} is outside what ${bounds.slice(stream.length + 1)}`);
+  if (from < st.firstSeq || to > st.lastSeq) throw new ReplayRangeInvalid(`${from}..${to} is outside what ${bounds}`);
   return { from, to };
 }

@@ -162,7 +162,7 @@ describe("realer replay on JetStream", () => {
   it("refuses ranges outside the stream, reversed ranges and unknown replays with codes", async () => {
     await assert.rejects(replay(context(), { mode: "events", fromSeq: 5, toSeq: 999 }), (err: Error & { code?: string }) => {
       assert.equal(err.code, "REALER_ERR_REPLAY_RANGE");
-      assert.match(err.message, /5\.\.999 is outside what stores 1\.\.12/);
+      assert.match(err.message, /5\.\.999 is outside what REALER_EVENTS stores 1\.\.12/);
       return true;
     });
     await assert.rejects(replay(context(), { mode: "events", fromSeq: 9, toSeq: 3 }), { code: "REALER_ERR_REPLAY_RANGE" });
