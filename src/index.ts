@@ -3,15 +3,16 @@
  * producer SDK, the brokers it runs on, typed event types and the error
  * catalogue. The browser client is `realer/client` (and `/client.js` on every edge).
  */
-export type { Broker, PubAck, PublishOptions } from "./broker/types.js";
+
 export { JetStreamBroker, type JetStreamBrokerOptions } from "./broker/jetstream-broker.js";
 export { MemoryBroker } from "./broker/memory-broker.js";
+export type { Broker, PubAck, PublishOptions } from "./broker/types.js";
 export { CommentCreated, CommentDeleted, CommentEdited } from "./demo/comments.js";
 export {
   catalogue,
   codeOf,
-  dispositionOf,
   type Disposition,
+  dispositionOf,
   EventInvalid,
   EventUnknownType,
   IngestUnauthorized,
@@ -19,7 +20,7 @@ export {
   ProducerOverloaded,
   PublishTimeout,
 } from "./errors.js";
-export { createEvent, decodeEvent, encodeEvent, type Event, type NewEvent } from "./events/envelope.js";
+export { createEvent, decodeEvent, type Event, encodeEvent, type NewEvent } from "./events/envelope.js";
 export { comments, realer } from "./events/proto.js";
 export { EventRegistry, type EventType, protoType } from "./events/registry.js";
 export { type ConnectProducerOptions, connectProducer } from "./producer/connect.js";

@@ -17,8 +17,13 @@ export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
     name: "realer-ingest",
     log: log.child({ component: "producer" }),
   });
-  if (cfg.ingest.keys.length === 0) log.warn("REALER_INGEST_KEYS is empty: every request will be refused with 401");
-  const app = await buildIngestServer({ producer, config: cfg.ingest, log: log.child({ component: "ingest" }) });
+  if (cfg.ingest.keys.length === 0)
+    log.warn("REALER_INGEST_KEYS is empty: every request will be refused with 401");
+  const app = await buildIngestServer({
+    producer,
+    config: cfg.ingest,
+    log: log.child({ component: "ingest" }),
+  });
   const url = await app.listen({ host: cfg.edge.host, port: cfg.edge.port });
   log.info({ url }, "ingest listening");
   let stopping = false;

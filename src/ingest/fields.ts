@@ -7,14 +7,16 @@
  * schema decodes back.
  */
 
-const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Snake_case keys to camelCase, at every depth (map keys too: write those in camelCase if they contain "_"). */
 export function camelKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(camelKeys);
   if (!isPlain(v)) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v)) out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = camelKeys(val);
+  for (const [k, val] of Object.entries(v))
+    out[k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = camelKeys(val);
   return out;
 }
 

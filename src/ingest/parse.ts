@@ -27,10 +27,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** One JSON event, refused with REALER_ERR_BAD_REQUEST naming the field, or the type's own error. */
 export function eventFromJson(producer: Producer, body: unknown, where = ""): Event {
   if (!isObject(body)) throw new BadRequest(`${where || "body"} must be a JSON object`);
-  for (const k of Object.keys(body)) if (!JSON_FIELDS.has(k)) throw new BadRequest(`${at(where, k)} is not a known field`);
+  for (const k of Object.keys(body))
+    if (!JSON_FIELDS.has(k)) throw new BadRequest(`${at(where, k)} is not a known field`);
   const { type, key, data, id, trace_id: traceId, occurred_at: occurredAt, headers } = body;
-  if (typeof type !== "string" || type.length === 0 || type.length > 200) throw new BadRequest(`${at(where, "type")} must be a string of 1-200 characters`);
-  if (typeof key !== "string" || key.length === 0 || key.length > 256) throw new BadRequest(`${at(where, "key")} must be a string of 1-256 characters`);
+  if (typeof type !== "string" || type.length === 0 || type.length > 200)
+    throw new BadRequest(`${at(where, "type")} must be a string of 1-200 characters`);
+  if (typeof key !== "string" || key.length === 0 || key.length > 256)
+    throw new BadRequest(`${at(where, "key")} must be a string of 1-256 characters`);
   if (!isObject(data)) throw new BadRequest(`${at(where, "data")} must be an object`);
   if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 128)) {
     throw new BadRequest(`${at(where, "id")} must be a string of 1-128 characters`);
@@ -41,7 +44,10 @@ export function eventFromJson(producer: Producer, body: unknown, where = ""): Ev
   if (occurredAt !== undefined && (!Number.isSafeInteger(occurredAt) || (occurredAt as number) < 0)) {
     throw new BadRequest(`${at(where, "occurred_at")} must be Unix milliseconds`);
   }
-  if (headers !== undefined && !(isObject(headers) && Object.values(headers).every((v) => typeof v === "string"))) {
+  if (
+    headers !== undefined &&
+    !(isObject(headers) && Object.values(headers).every((v) => typeof v === "string"))
+  ) {
     throw new BadRequest(`${at(where, "headers")} must be an object of strings`);
   }
   const fields = camelKeys(data) as Record<string, unknown>;
@@ -58,7 +64,8 @@ export function eventFromJson(producer: Producer, body: unknown, where = ""): Ev
 }
 
 export function batchFromJson(producer: Producer, body: unknown, maxBatch: number): Event[] {
-  if (!isObject(body) || !Array.isArray(body.events)) throw new BadRequest('body must be {"events": [ ... ]}');
+  if (!isObject(body) || !Array.isArray(body.events))
+    throw new BadRequest('body must be {"events": [ ... ]}');
   for (const k of Object.keys(body)) if (k !== "events") throw new BadRequest(`${k} is not a known field`);
   return checkBatchSize(body.events, maxBatch).map((e, i) => eventFromJson(producer, e, `events[${i}]`));
 }
@@ -107,11 +114,14 @@ export function batchFromProtobuf(producer: Producer, body: Buffer, maxBatch: nu
   } catch (err) {
     throw new EventDecode(`body is not a valid realer.v1.EventBatch: ${(err as Error).message}`);
   }
-  return checkBatchSize(b.events, maxBatch).map((e, i) => checkEnvelope(producer, e as realer.v1.Event, `events[${i}]`));
+  return checkBatchSize(b.events, maxBatch).map((e, i) =>
+    checkEnvelope(producer, e as realer.v1.Event, `events[${i}]`),
+  );
 }
 
 function checkBatchSize<T>(events: T[], maxBatch: number): T[] {
   if (events.length === 0) throw new BadRequest("events must not be empty");
-  if (events.length > maxBatch) throw new BadRequest(`events has ${events.length} entries; at most ${maxBatch} are allowed`);
+  if (events.length > maxBatch)
+    throw new BadRequest(`events has ${events.length} entries; at most ${maxBatch} are allowed`);
   return events;
 }

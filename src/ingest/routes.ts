@@ -23,7 +23,11 @@ export interface IngestResult {
   duplicate: boolean;
 }
 
-const result = ({ event, ack }: Emitted): IngestResult => ({ id: event.id, seq: ack.seq, duplicate: ack.duplicate });
+const result = ({ event, ack }: Emitted): IngestResult => ({
+  id: event.id,
+  seq: ack.seq,
+  duplicate: ack.duplicate,
+});
 
 const isProtobuf = (req: FastifyRequest) => Buffer.isBuffer(req.body);
 
@@ -31,7 +35,11 @@ const isProtobuf = (req: FastifyRequest) => Buffer.isBuffer(req.body);
  * Publishes a batch: events with the same key one after another, in the
  * order given (the stream keeps per-key order); different keys concurrently.
  */
-export async function publishBatch(producer: Producer, events: Event[], timeoutMs: number): Promise<IngestResult[]> {
+export async function publishBatch(
+  producer: Producer,
+  events: Event[],
+  timeoutMs: number,
+): Promise<IngestResult[]> {
   const out: IngestResult[] = new Array(events.length);
   const byKey = new Map<string, number[]>();
   events.forEach((e, i) => {
@@ -55,25 +63,43 @@ export function ingestRoutes(producer: Producer, cfg: IngestConfig, log?: Logger
     const checkKey = keyChecker(cfg.keys, cfg.anonymous);
     // Only the two body types below: text/plain, forms and the rest get a 415.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: cfg.maxBodyBytes }, app.getDefaultJsonParser("error", "error"));
-    app.addContentTypeParser(PROTOBUF, { parseAs: "buffer", bodyLimit: cfg.maxBodyBytes }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(
+      "application/json",
+      { parseAs: "string", bodyLimit: cfg.maxBodyBytes },
+      app.getDefaultJsonParser("error", "error"),
+    );
+    app.addContentTypeParser(
+      PROTOBUF,
+      { parseAs: "buffer", bodyLimit: cfg.maxBodyBytes },
+      (_req, body, done) => done(null, body),
+    );
     // Before the body is read: an unauthenticated client cannot make us buffer it.
     app.addHook("onRequest", async (req) => checkKey(req));
 
-    app.post("/v1/events", { bodyLimit: cfg.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
-      const event = isProtobuf(req) ? eventFromProtobuf(producer, req.body as Buffer) : eventFromJson(producer, req.body);
-      const out = result(await producer.publishEvent(event, cfg.publishTimeoutMs));
-      reply.code(202);
-      return out;
-    });
+    app.post(
+      "/v1/events",
+      { bodyLimit: cfg.maxBodyBytes },
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const event = isProtobuf(req)
+          ? eventFromProtobuf(producer, req.body as Buffer)
+          : eventFromJson(producer, req.body);
+        const out = result(await producer.publishEvent(event, cfg.publishTimeoutMs));
+        reply.code(202);
+        return out;
+      },
+    );
 
-    app.post("/v1/events/batch", { bodyLimit: cfg.maxBodyBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
-      const events = isProtobuf(req)
-        ? batchFromProtobuf(producer, req.body as Buffer, cfg.maxBatch)
-        : batchFromJson(producer, req.body, cfg.maxBatch);
-      const results = await publishBatch(producer, events, cfg.publishTimeoutMs);
-      reply.code(202);
-      return { results };
-    });
+    app.post(
+      "/v1/events/batch",
+      { bodyLimit: cfg.maxBodyBytes },
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        const events = isProtobuf(req)
+          ? batchFromProtobuf(producer, req.body as Buffer, cfg.maxBatch)
+          : batchFromJson(producer, req.body, cfg.maxBatch);
+        const results = await publishBatch(producer, events, cfg.publishTimeoutMs);
+        reply.code(202);
+        return { results };
+      },
+    );
   };
 }

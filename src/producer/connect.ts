@@ -1,6 +1,6 @@
 /** A producer on its own NATS connection, for applications that only emit. */
 import { JetStreamBroker } from "../broker/jetstream-broker.js";
-import { type ProducerOptions, Producer } from "./producer.js";
+import { Producer, type ProducerOptions } from "./producer.js";
 
 export interface ConnectProducerOptions extends Omit<ProducerOptions, "broker"> {
   /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */

@@ -54,7 +54,8 @@ export function defaultRetryOptions(): RetryOptions {
 }
 
 function positive(name: string, v: number, min: number): number {
-  if (!Number.isFinite(v) || v < min) throw new RangeError(`producer option ${name} must be a number >= ${min}, got ${v}`);
+  if (!Number.isFinite(v) || v < min)
+    throw new RangeError(`producer option ${name} must be a number >= ${min}, got ${v}`);
   return v;
 }
 

@@ -15,10 +15,15 @@
  *   rejects at once with REALER_ERR_EVENT_UNKNOWN_TYPE or REALER_ERR_EVENT_INVALID.
  */
 import type { Broker, PubAck } from "../broker/types.js";
-import { createEvent, encodeEvent, type Event, type NewEvent } from "../events/envelope.js";
-import type { EventType } from "../events/registry.js";
 import { EventInvalid, EventUnknownType, ProducerClosed } from "../errors.js";
-import { type CompiledProducerOptions, compileProducerOptions, type ProducerOptions, type RetryOptions } from "./options.js";
+import { createEvent, type Event, encodeEvent, type NewEvent } from "../events/envelope.js";
+import type { EventType } from "../events/registry.js";
+import {
+  type CompiledProducerOptions,
+  compileProducerOptions,
+  type ProducerOptions,
+  type RetryOptions,
+} from "./options.js";
 import { withRetry } from "./retry.js";
 import { Slots } from "./slots.js";
 
@@ -85,7 +90,12 @@ export class Producer {
    */
   emit<T>(type: EventType<T>, key: string, body: T, opts?: EmitOptions): Promise<Emitted>;
   emit(type: string, key: string, body: Record<string, unknown>, opts?: EmitOptions): Promise<Emitted>;
-  async emit(type: EventType<unknown> | string, key: string, body: unknown, opts: EmitOptions = {}): Promise<Emitted> {
+  async emit(
+    type: EventType<unknown> | string,
+    key: string,
+    body: unknown,
+    opts: EmitOptions = {},
+  ): Promise<Emitted> {
     return this.publishEvent(this.build(type, key, body, opts), opts.timeoutMs);
   }
 
@@ -118,12 +128,19 @@ export class Producer {
       const retry: RetryOptions = timeoutMs === undefined ? this.#o.retry : { ...this.#o.retry, timeoutMs };
       const ack = await withRetry(
         event.id,
-        () => this.#o.broker.publish(subject, data, { msgId: event.id, headers: { "Realer-Trace-Id": event.traceId } }),
+        () =>
+          this.#o.broker.publish(subject, data, {
+            msgId: event.id,
+            headers: { "Realer-Trace-Id": event.traceId },
+          }),
         retry,
         {
           onRetry: (err, attempt, delayMs) => {
             this.#stats.retries++;
-            this.#o.log?.warn({ err, id: event.id, type: event.type, attempt, delayMs }, "publish failed; retrying");
+            this.#o.log?.warn(
+              { err, id: event.id, type: event.type, attempt, delayMs },
+              "publish failed; retrying",
+            );
           },
         },
       );
@@ -152,7 +169,10 @@ export class Producer {
 
   /** The registered type of that name; REALER_ERR_EVENT_UNKNOWN_TYPE otherwise. */
   typeOf(name: string): EventType<unknown> {
-    if (!this.#o.registry) throw new EventUnknownType(`${JSON.stringify(name)} (this producer has no registry: pass a typed EventType)`);
+    if (!this.#o.registry)
+      throw new EventUnknownType(
+        `${JSON.stringify(name)} (this producer has no registry: pass a typed EventType)`,
+      );
     return this.#o.registry.get(name) as EventType<unknown>;
   }
 }

@@ -30,7 +30,12 @@ export interface RetryHooks {
  * Runs `attempt` until it resolves, a non-retryable error, or `timeoutMs` has
  * passed (then REALER_ERR_PUBLISH_TIMEOUT naming `what`, with the last error as cause).
  */
-export async function withRetry<T>(what: string, attempt: () => Promise<T>, o: RetryOptions, hooks: RetryHooks = {}): Promise<T> {
+export async function withRetry<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  o: RetryOptions,
+  hooks: RetryHooks = {},
+): Promise<T> {
   const deadline = Date.now() + o.timeoutMs;
   const random = hooks.random ?? Math.random;
   for (let n = 0; ; n++) {

@@ -31,7 +31,8 @@ export class Slots {
       this.#held++;
       return Promise.resolve();
     }
-    if (this.#waiting.length >= this.#maxWaiting) return Promise.reject(new ProducerOverloaded(this.#waiting.length));
+    if (this.#waiting.length >= this.#maxWaiting)
+      return Promise.reject(new ProducerOverloaded(this.#waiting.length));
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
 

@@ -76,7 +76,20 @@ export interface Subscription {
 }
 
 export function subscribe(options: SubscribeOptions): Subscription;
-export function backoffDelay(attempt: number, backoff?: { baseMs?: number; maxMs?: number }, random?: () => number): number;
-export function streamUrl(url: string, channels: string[], lastEventId?: string, token?: string, base?: string): string;
+export function backoffDelay(
+  attempt: number,
+  backoff?: { baseMs?: number; maxMs?: number },
+  random?: () => number,
+): number;
+export function streamUrl(
+  url: string,
+  channels: string[],
+  lastEventId?: string,
+  token?: string,
+  base?: string,
+): string;
 /** Subscribers of a channel across the edges, or undefined when the edge does not say. */
-export function subscribers(channel: string, opts?: { base?: string; fetch?: typeof fetch }): Promise<number | undefined>;
+export function subscribers(
+  channel: string,
+  opts?: { base?: string; fetch?: typeof fetch },
+): Promise<number | undefined>;

@@ -36,7 +36,9 @@ export function streamUrl(url, channels, lastEventId, token, base) {
 /** Subscribers of a channel across the edges ("N here"), or undefined when the edge does not say. */
 export async function subscribers(channel, { base, fetch: f = globalThis.fetch } = {}) {
   try {
-    const res = await f(new URL(`/v1/channels/${encodeURIComponent(channel)}`, base ?? globalThis.location?.href));
+    const res = await f(
+      new URL(`/v1/channels/${encodeURIComponent(channel)}`, base ?? globalThis.location?.href),
+    );
     if (!res.ok) return undefined;
     const body = await res.json();
     return Number.isInteger(body?.subscribers) ? body.subscribers : undefined;
@@ -55,7 +57,8 @@ export function subscribe(options) {
     EventSource: globalThis.EventSource,
     ...options,
   };
-  if (!Array.isArray(o.channels) || o.channels.length === 0) throw new TypeError("subscribe: channels must be a non-empty array");
+  if (!Array.isArray(o.channels) || o.channels.length === 0)
+    throw new TypeError("subscribe: channels must be a non-empty array");
   const handlers = new Map();
   const on = (type, fn) => {
     if (!handlers.has(type)) handlers.set(type, new Set());
@@ -67,7 +70,15 @@ export function subscribe(options) {
   const dark = typeof o.dark === "number";
   const active = !dark || o.random() < o.dark;
   const started = Date.now();
-  const stats = { received: 0, bytes: 0, byType: {}, reconnects: 0, errors: 0, resets: 0, firstEventMs: undefined };
+  const stats = {
+    received: 0,
+    bytes: 0,
+    byType: {},
+    reconnects: 0,
+    errors: 0,
+    resets: 0,
+    firstEventMs: undefined,
+  };
   let lastEventId = o.lastEventId;
   let es;
   let state = active ? "connecting" : "off";

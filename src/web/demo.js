@@ -18,7 +18,12 @@ $("author").value = localStorage.getItem("realer.author") ?? "";
 const seen = [];
 window.realerDemo = { seen, channel };
 
-const STATUS_TEXT = { connecting: "connecting…", live: "live", reconnecting: "reconnecting…", closed: "closed" };
+const STATUS_TEXT = {
+  connecting: "connecting…",
+  live: "live",
+  reconnecting: "reconnecting…",
+  closed: "closed",
+};
 function setStatus(state, text) {
   status.dataset.state = state;
   status.textContent = text ?? STATUS_TEXT[state] ?? state;

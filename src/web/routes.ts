@@ -9,7 +9,10 @@ const WEB = new URL("./", import.meta.url);
 
 export function webRoutes() {
   return async (app: FastifyInstance) => {
-    const [js, dts] = await Promise.all([readFile(new URL("client.js", WEB)), readFile(new URL("client.d.ts", WEB))]);
+    const [js, dts] = await Promise.all([
+      readFile(new URL("client.js", WEB)),
+      readFile(new URL("client.d.ts", WEB)),
+    ]);
     app.get("/client.js", async (_req, reply) =>
       reply.type("text/javascript; charset=utf-8").header("cache-control", "public, max-age=300").send(js),
     );

@@ -65,9 +65,15 @@ describe("the live-comments demo in Chromium", () => {
     await first.locator(".edit").click();
     await first.locator(".edit-text").fill("First, edited");
     await first.locator(".save").click();
-    await until(alice, `[...document.querySelectorAll("#comments li .text")].some((p) => p.textContent === "First, edited")`);
+    await until(
+      alice,
+      `[...document.querySelectorAll("#comments li .text")].some((p) => p.textContent === "First, edited")`,
+    );
     assert.deepEqual(await texts(alice), ["Hi alice", "First, edited"]);
-    assert.equal(await alice.locator("#comments li", { hasText: "First, edited" }).locator(".edited").isVisible(), true);
+    assert.equal(
+      await alice.locator("#comments li", { hasText: "First, edited" }).locator(".edited").isVisible(),
+      true,
+    );
     await until(bob, `!document.querySelector("#comments li.editing")`);
     assert.deepEqual(await texts(bob), ["Hi alice", "First, edited"]);
 

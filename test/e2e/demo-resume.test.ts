@@ -37,7 +37,12 @@ describe("a demo page across an edge restart", () => {
   before(async () => {
     server = await startNatsServer();
     broker = await JetStreamBroker.connect({ servers: server.url });
-    producer = new Producer({ broker, registry: loadDomain().registry, prefix: cfg.subjects.events, name: "resume-test" });
+    producer = new Producer({
+      broker,
+      registry: loadDomain().registry,
+      prefix: cfg.subjects.events,
+      name: "resume-test",
+    });
     worker = spawnRealer(["worker", "--nats", server.url]);
     await worker.waitForLog("worker running", 30_000);
     browser = await launchBrowser();
@@ -82,9 +87,18 @@ describe("a demo page across an edge restart", () => {
     const from = await channelLastSeq();
     const created: string[] = [];
     for (let i = 1; i <= 5; i++) created.push(await create(`offline ${i}`));
-    await producer.emit(CommentEdited, `thread:${THREAD}`, { commentId: one, threadId: THREAD, author: "offline", text: "one, edited offline", editedAt: Date.now() });
+    await producer.emit(CommentEdited, `thread:${THREAD}`, {
+      commentId: one,
+      threadId: THREAD,
+      author: "offline",
+      text: "one, edited offline",
+      editedAt: Date.now(),
+    });
     await producer.emit(CommentDeleted, `thread:${THREAD}`, { commentId: two, threadId: THREAD });
-    await waitFor(async () => (await channelLastSeq()) === from + 7, { timeoutMs: 30_000, what: "the worker to publish 7 channel messages" });
+    await waitFor(async () => (await channelLastSeq()) === from + 7, {
+      timeoutMs: 30_000,
+      what: "the worker to publish 7 channel messages",
+    });
     assert.equal(await page.locator("#comments li").count(), 2, "nothing arrived while the edge was down");
 
     await startEdge(port);
@@ -101,11 +115,19 @@ describe("a demo page across an edge restart", () => {
     );
     assert.equal(new Set(seen.map((s) => s.id)).size, seen.length, "no message delivered twice");
     const seqs = seen.map((s) => Number(/(\d+)$/.exec(s.id)?.[1]));
-    assert.deepEqual([...seqs].sort((a, b) => a - b), seqs, "ids in stream order");
     assert.deepEqual(
-      await page.locator("#comments li .text").allTextContents(),
-      ["offline 5", "offline 4", "offline 3", "offline 2", "offline 1", "one, edited offline"],
+      [...seqs].sort((a, b) => a - b),
+      seqs,
+      "ids in stream order",
     );
+    assert.deepEqual(await page.locator("#comments li .text").allTextContents(), [
+      "offline 5",
+      "offline 4",
+      "offline 3",
+      "offline 2",
+      "offline 1",
+      "one, edited offline",
+    ]);
     await page.close();
   });
 });

@@ -40,7 +40,11 @@ const jsonEvent = (text: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const protoEvent = (text: string) =>
-  createEvent({ type: CommentCreated.name, key: "thread:ingest", payload: CommentCreated.encode(comment("ingest", text)) });
+  createEvent({
+    type: CommentCreated.name,
+    key: "thread:ingest",
+    payload: CommentCreated.encode(comment("ingest", text)),
+  });
 
 describe("HTTP ingest on a real nats-server", () => {
   let server: NatsServer;
@@ -63,7 +67,12 @@ describe("HTTP ingest on a real nats-server", () => {
       c.ingest.maxBatch = 10;
     });
     await ensureStreams(broker, cfg);
-    const producer = new Producer({ broker, registry: loadDomain().registry, prefix: cfg.subjects.events, name: "ingest" });
+    const producer = new Producer({
+      broker,
+      registry: loadDomain().registry,
+      prefix: cfg.subjects.events,
+      name: "ingest",
+    });
     const log = createLogger({ level: cfg.logLevel });
     app = await buildIngestServer({ producer, config: cfg.ingest, log });
     base = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -85,7 +94,8 @@ describe("HTTP ingest on a real nats-server", () => {
     assert.equal(out.duplicate, false);
     assert.equal(await lastSeq(), out.seq);
     const stored = [];
-    for await (const m of broker.read(cfg.streams.events.name, { fromSeq: out.seq, toSeq: out.seq })) stored.push(m);
+    for await (const m of broker.read(cfg.streams.events.name, { fromSeq: out.seq, toSeq: out.seq }))
+      stored.push(m);
     const e = decodeEvent(stored[0]!.data);
     assert.equal(e.id, out.id);
     assert.equal(e.type, CommentCreated.name);
@@ -103,7 +113,15 @@ describe("HTTP ingest on a real nats-server", () => {
   });
 
   it("maps snake_case field names, as in the .proto file, onto the schema", async () => {
-    const data = { comment: { id: "c-snake", thread_id: "ingest", author: "py", text: "from python", created_at: 1_700_000_000_000 } };
+    const data = {
+      comment: {
+        id: "c-snake",
+        thread_id: "ingest",
+        author: "py",
+        text: "from python",
+        created_at: 1_700_000_000_000,
+      },
+    };
     const res = await post("/v1/events", json({ type: CommentCreated.name, key: "thread:ingest", data }));
     assert.equal(res.status, 202);
     const { seq } = (await res.json()) as { seq: number };
@@ -115,11 +133,17 @@ describe("HTTP ingest on a real nats-server", () => {
   });
 
   it("stores a JSON batch in order and answers with every sequence", async () => {
-    const res = await post("/v1/events/batch", json({ events: [jsonEvent("b1"), jsonEvent("b2"), jsonEvent("b3")] }));
+    const res = await post(
+      "/v1/events/batch",
+      json({ events: [jsonEvent("b1"), jsonEvent("b2"), jsonEvent("b3")] }),
+    );
     assert.equal(res.status, 202);
     const { results } = (await res.json()) as { results: { seq: number }[] };
     assert.equal(results.length, 3);
-    assert.ok(results[0]!.seq < results[1]!.seq && results[1]!.seq < results[2]!.seq, "same key: stored in the order sent");
+    assert.ok(
+      results[0]!.seq < results[1]!.seq && results[1]!.seq < results[2]!.seq,
+      "same key: stored in the order sent",
+    );
     assert.equal(await lastSeq(), results[2]!.seq);
   });
 
@@ -141,16 +165,42 @@ describe("HTTP ingest on a real nats-server", () => {
 
   const valid = encodeEvent(protoEvent("to be cut"));
   const badPayload = encodeEvent(
-    createEvent({ type: CommentCreated.name, key: "thread:ingest", payload: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff]) }),
+    createEvent({
+      type: CommentCreated.name,
+      key: "thread:ingest",
+      payload: new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff]),
+    }),
   );
-  const unknownProto = encodeEvent(createEvent({ type: "no.such.Type", key: "k", payload: new Uint8Array() }));
+  const unknownProto = encodeEvent(
+    createEvent({ type: "no.such.Type", key: "k", payload: new Uint8Array() }),
+  );
   const refusals: [string, () => Promise<Response>, number, string][] = [
-    ["malformed protobuf (a truncated envelope)", () => post("/v1/events", proto(valid.subarray(0, valid.length - 7))), 422, "REALER_ERR_EVENT_DECODE"],
-    ["a protobuf envelope whose payload is not its type", () => post("/v1/events", proto(badPayload)), 422, "REALER_ERR_EVENT_DECODE"],
-    ["a malformed protobuf batch", () => post("/v1/events/batch", proto(new Uint8Array([0x0a, 0x50, 0x01]))), 422, "REALER_ERR_EVENT_DECODE"],
+    [
+      "malformed protobuf (a truncated envelope)",
+      () => post("/v1/events", proto(valid.subarray(0, valid.length - 7))),
+      422,
+      "REALER_ERR_EVENT_DECODE",
+    ],
+    [
+      "a protobuf envelope whose payload is not its type",
+      () => post("/v1/events", proto(badPayload)),
+      422,
+      "REALER_ERR_EVENT_DECODE",
+    ],
+    [
+      "a malformed protobuf batch",
+      () => post("/v1/events/batch", proto(new Uint8Array([0x0a, 0x50, 0x01]))),
+      422,
+      "REALER_ERR_EVENT_DECODE",
+    ],
     [
       "the wrong content type",
-      () => post("/v1/events", { method: "POST", headers: { "content-type": "text/plain", authorization: `Bearer ${KEY}` }, body: "hi" }),
+      () =>
+        post("/v1/events", {
+          method: "POST",
+          headers: { "content-type": "text/plain", authorization: `Bearer ${KEY}` },
+          body: "hi",
+        }),
       415,
       "REALER_ERR_UNSUPPORTED_MEDIA_TYPE",
     ],
@@ -165,20 +215,60 @@ describe("HTTP ingest on a real nats-server", () => {
       415,
       "REALER_ERR_UNSUPPORTED_MEDIA_TYPE",
     ],
-    ["a body over the size limit", () => post("/v1/events", json(jsonEvent("x".repeat(9000)))), 413, "REALER_ERR_PAYLOAD_TOO_LARGE"],
-    ["an unknown event type (JSON)", () => post("/v1/events", json({ ...jsonEvent("x"), type: "no.such.Type" })), 422, "REALER_ERR_EVENT_UNKNOWN_TYPE"],
-    ["an unknown event type (protobuf)", () => post("/v1/events", proto(unknownProto)), 422, "REALER_ERR_EVENT_UNKNOWN_TYPE"],
-    ["a wrong API key", () => post("/v1/events", json(jsonEvent("x"), "not-a-key")), 401, "REALER_ERR_INGEST_UNAUTHORIZED"],
-    ["no API key", () => post("/v1/events", json(jsonEvent("x"), null)), 401, "REALER_ERR_INGEST_UNAUTHORIZED"],
-    ["any request when no keys are configured", () => post("/v1/events", json(jsonEvent("x")), closedBase), 401, "REALER_ERR_INGEST_UNAUTHORIZED"],
+    [
+      "a body over the size limit",
+      () => post("/v1/events", json(jsonEvent("x".repeat(9000)))),
+      413,
+      "REALER_ERR_PAYLOAD_TOO_LARGE",
+    ],
+    [
+      "an unknown event type (JSON)",
+      () => post("/v1/events", json({ ...jsonEvent("x"), type: "no.such.Type" })),
+      422,
+      "REALER_ERR_EVENT_UNKNOWN_TYPE",
+    ],
+    [
+      "an unknown event type (protobuf)",
+      () => post("/v1/events", proto(unknownProto)),
+      422,
+      "REALER_ERR_EVENT_UNKNOWN_TYPE",
+    ],
+    [
+      "a wrong API key",
+      () => post("/v1/events", json(jsonEvent("x"), "not-a-key")),
+      401,
+      "REALER_ERR_INGEST_UNAUTHORIZED",
+    ],
+    [
+      "no API key",
+      () => post("/v1/events", json(jsonEvent("x"), null)),
+      401,
+      "REALER_ERR_INGEST_UNAUTHORIZED",
+    ],
+    [
+      "any request when no keys are configured",
+      () => post("/v1/events", json(jsonEvent("x")), closedBase),
+      401,
+      "REALER_ERR_INGEST_UNAUTHORIZED",
+    ],
     [
       "JSON that does not parse",
       () => post("/v1/events", { ...json({}), body: '{"type": ' }),
       400,
       "REALER_ERR_BAD_REQUEST",
     ],
-    ["an event without a key", () => post("/v1/events", json({ type: CommentCreated.name, data: {} })), 400, "REALER_ERR_BAD_REQUEST"],
-    ["a body that does not fit the schema", () => post("/v1/events", json({ ...jsonEvent("x"), data: { comment: "text" } })), 422, "REALER_ERR_EVENT_INVALID"],
+    [
+      "an event without a key",
+      () => post("/v1/events", json({ type: CommentCreated.name, data: {} })),
+      400,
+      "REALER_ERR_BAD_REQUEST",
+    ],
+    [
+      "a body that does not fit the schema",
+      () => post("/v1/events", json({ ...jsonEvent("x"), data: { comment: "text" } })),
+      422,
+      "REALER_ERR_EVENT_INVALID",
+    ],
     [
       "a misspelt field that the schema would drop",
       () => post("/v1/events", json({ ...jsonEvent("x"), data: { comment: { id: "c", txt: "typo" } } })),
@@ -187,11 +277,22 @@ describe("HTTP ingest on a real nats-server", () => {
     ],
     [
       "a batch with one bad event after good ones",
-      () => post("/v1/events/batch", json({ events: [jsonEvent("ok1"), jsonEvent("ok2"), { ...jsonEvent("bad"), type: "no.such.Type" }] })),
+      () =>
+        post(
+          "/v1/events/batch",
+          json({
+            events: [jsonEvent("ok1"), jsonEvent("ok2"), { ...jsonEvent("bad"), type: "no.such.Type" }],
+          }),
+        ),
       422,
       "REALER_ERR_EVENT_UNKNOWN_TYPE",
     ],
-    ["a batch over the batch limit", () => post("/v1/events/batch", json({ events: Array.from({ length: 11 }, () => jsonEvent("x")) })), 400, "REALER_ERR_BAD_REQUEST"],
+    [
+      "a batch over the batch limit",
+      () => post("/v1/events/batch", json({ events: Array.from({ length: 11 }, () => jsonEvent("x")) })),
+      400,
+      "REALER_ERR_BAD_REQUEST",
+    ],
   ];
   for (const [what, send, status, code] of refusals) {
     it(`refuses ${what} with ${status} ${code} and stores nothing`, async () => {
@@ -206,10 +307,19 @@ describe("HTTP ingest on a real nats-server", () => {
   }
 
   it("names the offending field of a batch in the message", async () => {
-    const res = await post("/v1/events/batch", json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), key: "" }] }));
+    const res = await post(
+      "/v1/events/batch",
+      json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), key: "" }] }),
+    );
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { message: string }).message, /events\[1\]\.key/);
-    const typo = await post("/v1/events/batch", json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), data: { comment: { txt: "t" } } }] }));
-    assert.match(((await typo.json()) as { message: string }).message, /events\[1\]\.data\.comment\.txt is not a field of comments\.v1\.CommentCreated/);
+    const typo = await post(
+      "/v1/events/batch",
+      json({ events: [jsonEvent("ok"), { ...jsonEvent("x"), data: { comment: { txt: "t" } } }] }),
+    );
+    assert.match(
+      ((await typo.json()) as { message: string }).message,
+      /events\[1\]\.data\.comment\.txt is not a field of comments\.v1\.CommentCreated/,
+    );
   });
 });

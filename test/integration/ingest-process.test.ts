@@ -30,7 +30,9 @@ describe("realer ingest with the Python snippet from the docs", () => {
     dir = mkdtempSync(join(tmpdir(), "realer-py-"));
     writeFileSync(join(dir, "realer_emit.py"), snippet!);
     server = await startNatsServer();
-    ingest = spawnRealer(["ingest", "--nats", server.url, "--port", "0"], { REALER_INGEST_KEYS: "py-key,other" });
+    ingest = spawnRealer(["ingest", "--nats", server.url, "--port", "0"], {
+      REALER_INGEST_KEYS: "py-key,other",
+    });
     url = (await ingest.waitForLog("ingest listening", 30_000)).url as string;
   });
   after(async () => {
@@ -74,11 +76,15 @@ describe("realer ingest with the Python snippet from the docs", () => {
   it("takes `realer publish --url` with --api-key, and refuses it without", async () => {
     const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
     const publish = (extra: string[]) =>
-      spawnSync(process.execPath, ["--import", "tsx", main, "publish", "--url", url, "--thread", "cli", "--text", "keyed", ...extra], {
-        env: { ...process.env, REALER_INGEST_KEY: "" },
-        encoding: "utf8",
-        timeout: 30_000,
-      });
+      spawnSync(
+        process.execPath,
+        ["--import", "tsx", main, "publish", "--url", url, "--thread", "cli", "--text", "keyed", ...extra],
+        {
+          env: { ...process.env, REALER_INGEST_KEY: "" },
+          encoding: "utf8",
+          timeout: 30_000,
+        },
+      );
     const ok = publish(["--api-key", "other"]);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { duplicate: boolean }).duplicate, false);

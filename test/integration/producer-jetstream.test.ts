@@ -92,9 +92,16 @@ describe("the producer SDK on a real nats-server", () => {
     const p = producer(w);
     const { lastSeq } = await broker.streamState(cfg.streams.events.name);
     w.loseAcks = 20;
-    const sent = await Promise.all(Array.from({ length: 20 }, (_, i) => p.emit(CommentCreated, "thread:dedupe", comment("dedupe", `n${i}`))));
+    const sent = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        p.emit(CommentCreated, "thread:dedupe", comment("dedupe", `n${i}`)),
+      ),
+    );
     assert.equal(p.stats().retries, 20, "every first attempt lost its ack");
-    assert.ok(sent.every((s) => s.ack.duplicate), "each retry was recognised as a duplicate");
+    assert.ok(
+      sent.every((s) => s.ack.duplicate),
+      "each retry was recognised as a duplicate",
+    );
     const ids = await storedIds(broker, cfg, lastSeq + 1);
     assert.equal(ids.length, 20, "twenty events stored, not forty");
     assert.deepEqual(new Set(ids), new Set(sent.map((s) => s.event.id)));
@@ -146,7 +153,11 @@ describe("the producer SDK on a real nats-server", () => {
   it("never has more publishes in flight than maxInFlight", async () => {
     const w = new WrappedBroker(broker);
     const p = producer(w, { maxInFlight: 8 });
-    await Promise.all(Array.from({ length: 200 }, (_, i) => p.emit(CommentCreated, "thread:bound", comment("bound", `n${i}`))));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        p.emit(CommentCreated, "thread:bound", comment("bound", `n${i}`)),
+      ),
+    );
     assert.equal(w.maxSeen, 8);
     assert.equal(p.stats().published, 200);
   });
@@ -158,9 +169,15 @@ describe("the producer SDK on a real nats-server", () => {
       open = r;
     });
     const p = producer(w, { maxInFlight: 2, maxPending: 3 });
-    const accepted = Array.from({ length: 5 }, (_, i) => p.emit(CommentCreated, "thread:full", comment("full", `n${i}`)));
-    await waitFor(() => p.stats().inFlight === 2 && p.stats().pending === 3, { what: "2 in flight, 3 pending" });
-    await assert.rejects(p.emit(CommentCreated, "thread:full", comment("full", "one too many")), { code: "REALER_ERR_PRODUCER_OVERLOADED" });
+    const accepted = Array.from({ length: 5 }, (_, i) =>
+      p.emit(CommentCreated, "thread:full", comment("full", `n${i}`)),
+    );
+    await waitFor(() => p.stats().inFlight === 2 && p.stats().pending === 3, {
+      what: "2 in flight, 3 pending",
+    });
+    await assert.rejects(p.emit(CommentCreated, "thread:full", comment("full", "one too many")), {
+      code: "REALER_ERR_PRODUCER_OVERLOADED",
+    });
     open();
     assert.equal((await Promise.all(accepted)).length, 5, "the accepted ones are all stored");
   });
@@ -169,27 +186,41 @@ describe("the producer SDK on a real nats-server", () => {
     const p = producer(new WrappedBroker(broker));
     const { lastSeq } = await broker.streamState(cfg.streams.events.name);
     await assert.rejects(p.emit("no.such.Type", "k", {}), { code: "REALER_ERR_EVENT_UNKNOWN_TYPE" });
-    await assert.rejects(p.emit(CommentCreated, "", comment("x", "y")), { code: "REALER_ERR_EVENT_INVALID", message: /key/ });
+    await assert.rejects(p.emit(CommentCreated, "", comment("x", "y")), {
+      code: "REALER_ERR_EVENT_INVALID",
+      message: /key/,
+    });
     await assert.rejects(p.emit("comments.v1.CommentCreated", "k", { comment: "not an object" }), {
       code: "REALER_ERR_EVENT_INVALID",
       message: /comments\.v1\.CommentCreated/,
     });
-    await assert.rejects(p.emit(CommentCreated, "k", comment("x", "y"), { id: "x".repeat(129) }), { code: "REALER_ERR_EVENT_INVALID" });
+    await assert.rejects(p.emit(CommentCreated, "k", comment("x", "y"), { id: "x".repeat(129) }), {
+      code: "REALER_ERR_EVENT_INVALID",
+    });
     assert.equal((await broker.streamState(cfg.streams.events.name)).lastSeq, lastSeq);
   });
 
   it("gives up with REALER_ERR_PUBLISH_TIMEOUT, naming the event and the cause, when the broker keeps failing", async () => {
     const failing = new Proxy(broker as Broker, {
       get: (t, prop) =>
-        prop === "publish" ? () => Promise.reject(new Error("connection refused")) : (Reflect.get(t, prop) as unknown),
+        prop === "publish"
+          ? () => Promise.reject(new Error("connection refused"))
+          : (Reflect.get(t, prop) as unknown),
     });
-    const p = new Producer({ broker: failing, retry: { initialDelayMs: 10, maxDelayMs: 50, timeoutMs: 400 } });
-    const err = await p.emit(CommentCreated, "k", comment("x", "y"), { id: "evt-timeout" }).catch((e: unknown) => e);
+    const p = new Producer({
+      broker: failing,
+      retry: { initialDelayMs: 10, maxDelayMs: 50, timeoutMs: 400 },
+    });
+    const err = await p
+      .emit(CommentCreated, "k", comment("x", "y"), { id: "evt-timeout" })
+      .catch((e: unknown) => e);
     assert.equal((err as { code?: string }).code, "REALER_ERR_PUBLISH_TIMEOUT");
     assert.match((err as Error).message, /evt-timeout.*400 ms.*connection refused/);
     assert.ok(p.stats().retries >= 2, "it retried before giving up");
     await p.close();
-    await assert.rejects(p.emit(CommentCreated, "k", comment("x", "y")), { code: "REALER_ERR_PRODUCER_CLOSED" });
+    await assert.rejects(p.emit(CommentCreated, "k", comment("x", "y")), {
+      code: "REALER_ERR_PRODUCER_CLOSED",
+    });
   });
 });
 
@@ -208,7 +239,11 @@ describe("the package entry", () => {
       assert.equal(ack.seq, 1);
       assert.equal(event.producer, "app@1.0.0");
       await p.close();
-      assert.equal((p.broker as JetStreamBroker).nc.isClosed(), true, "close() closed the connection it owned");
+      assert.equal(
+        (p.broker as JetStreamBroker).nc.isClosed(),
+        true,
+        "close() closed the connection it owned",
+      );
       await setup.close();
     } finally {
       await server.stop();

@@ -72,7 +72,9 @@ describe("the browser client", () => {
 
   it("calls the handlers of each event type with the data and the message's id and channel", async () => {
     const got: unknown[] = [];
-    const sub = start({ on: { "comment.created": (d, m) => got.push(["created", d, m.id, m.channel, m.eventId]) } });
+    const sub = start({
+      on: { "comment.created": (d, m) => got.push(["created", d, m.id, m.channel, m.eventId]) },
+    });
     sub.on("comment.deleted", (d, m) => got.push(["deleted", d, m.id]));
     await settle();
     last().open();
@@ -95,7 +97,9 @@ describe("the browser client", () => {
     first.open();
     first.message("m", "7-41", {});
     first.send("error", { code: "REALER_ERR_SLOW", reason: "slow", message: "too slow", cursor: "7-41" });
-    assert.deepEqual(errors, [{ code: "REALER_ERR_SLOW", reason: "slow", message: "too slow", cursor: "7-41" }]);
+    assert.deepEqual(errors, [
+      { code: "REALER_ERR_SLOW", reason: "slow", message: "too slow", cursor: "7-41" },
+    ]);
     assert.equal(first.readyState, 2, "the client closed the stream itself");
     assert.equal(sub.state, "reconnecting");
     // random() = 0.5 of a 1000 ms cap: 500 ms.
@@ -133,9 +137,19 @@ describe("the browser client", () => {
 
   it("draws the delay uniformly from zero to the cap (full jitter)", () => {
     const o = { baseMs: 1000, maxMs: 30_000 };
-    assert.equal(backoffDelay(3, o, () => 0), 0);
-    assert.equal(backoffDelay(3, o, () => 0.5), 4000);
-    assert.equal(backoffDelay(10, o, () => 0.5), 15_000, "capped at maxMs");
+    assert.equal(
+      backoffDelay(3, o, () => 0),
+      0,
+    );
+    assert.equal(
+      backoffDelay(3, o, () => 0.5),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(10, o, () => 0.5),
+      15_000,
+      "capped at maxMs",
+    );
     for (let i = 0; i < 200; i++) {
       const d = backoffDelay(2, o);
       assert.ok(d >= 0 && d < 4000);
