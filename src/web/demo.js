@@ -66,10 +66,21 @@ const refreshEmpty = () => {
   $("count").textContent = list.children.length === 1 ? "1 comment" : `${list.children.length} comments`;
 };
 
+// ?dark=0.1 tries the dark launch: one page view in ten subscribes, renders nothing and shows its report.
+const darkShare = params.has("dark") ? Number(params.get("dark")) : undefined;
+const dark = darkShare >= 0 && darkShare <= 1 ? { dark: darkShare, reportEveryMs: 1000, onReport: showReport } : {};
+function showReport(r) {
+  const box = $("dark-report");
+  box.hidden = false;
+  box.textContent = `dark launch: ${r.received} received ${JSON.stringify(r.byType)}, nothing rendered`;
+  box.dataset.received = String(r.received);
+}
+
 const sub = subscribe({
   channels: [channel],
   lastEventId: "0",
-  onStatus: (s) => setStatus(s),
+  ...dark,
+  onStatus: (s) => setStatus(s, s === "off" ? "off · not in the dark-launch share" : undefined),
   onReset: () => setStatus("live", "live · older history expired"),
   on: {
     "comment.created": (c, m) => {

@@ -103,6 +103,29 @@ describe("the live-comments demo in Chromium", () => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it("in a dark launch receives the thread's messages, renders none and reports them", async () => {
+    const live = await open("dark");
+    const darkPage = await browser.newPage();
+    await darkPage.goto(`${stack.edge!.url}/?thread=dark&dark=1`);
+    await darkPage.waitForSelector('#status[data-state="live"]', LIVE);
+    const outside = await browser.newPage();
+    await outside.goto(`${stack.edge!.url}/?thread=dark&dark=0`);
+    await live.fill("#author", "dana");
+    await live.fill("#text", "seen by the dark page, not shown");
+    await live.click("#post");
+    await until(live, count(1));
+    await until(darkPage, `document.getElementById("dark-report")?.dataset.received === "1"`);
+    assert.equal(await darkPage.locator("#comments li").count(), 0, "nothing rendered");
+    assert.match((await darkPage.textContent("#dark-report")) ?? "", /"comment\.created":1/);
+    assert.equal(
+      await outside.getAttribute("#status", "data-state"),
+      "off",
+      "a page view outside the share does not subscribe",
+    );
+    assert.equal(await outside.locator("#comments li").count(), 0);
+    await Promise.all([live.close(), darkPage.close(), outside.close()]);
+  });
+
   it("serves the browser client at /client.js as an ES module", async () => {
     const res = await fetch(`${stack.edge!.url}/client.js`);
     assert.equal(res.status, 200);
