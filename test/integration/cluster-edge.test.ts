@@ -16,6 +16,7 @@ import { type Stack, startStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 
 const MAIN = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+const INGEST_KEY = "cluster-test-key";
 
 interface LogLine {
   pid: number;
@@ -27,7 +28,7 @@ interface LogLine {
 /** The CLI as a child process, its JSON log lines collected as they arrive. */
 function startCli(args: string[]): { proc: ChildProcess; lines: LogLine[]; exit: Promise<number | null> } {
   const proc = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    env: { ...process.env, REALER_LOG_LEVEL: "info" },
+    env: { ...process.env, REALER_LOG_LEVEL: "info", REALER_INGEST_KEYS: INGEST_KEY },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: LogLine[] = [];
@@ -73,7 +74,7 @@ const alive = (pid: number) => {
 async function postComment(base: string, thread: string, n: number): Promise<void> {
   const res = await fetch(new URL("/v1/events", base), {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${INGEST_KEY}` },
     body: JSON.stringify({
       type: CommentCreated.name,
       key: `thread:${thread}`,
@@ -208,5 +209,39 @@ describe("an edge cluster: several processes behind one port", () => {
     assert.equal(await cli.exit, 0);
     for (const p of pids)
       await waitFor(() => !alive(p), { timeoutMs: 10_000, what: `edge process ${p} to exit` });
+  });
+});
+
+describe("edge cluster options", () => {
+  const run = async (args: string[]) => {
+    const env = { ...process.env };
+    delete env.REALER_NATS_URL;
+    const proc = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      env,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    proc.stderr!.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((r) => proc.once("exit", (c) => r(c)));
+    return { code, stderr };
+  };
+
+  it("refuses a worker count that is not a whole number from 1 to 64, with a usage error", async () => {
+    for (const bad of ["0", "65", "two", "1.5"]) {
+      const r = await run(["edge", "--workers", bad, "--nats", "nats://127.0.0.1:1"]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`--workers ${bad.replace(".", "\\.")}: expected an integer from 1 to 64`),
+      );
+    }
+  });
+
+  it("refuses several dev edge processes on the in-memory broker, which cannot be shared between processes", async () => {
+    const r = await run(["dev", "--edge-workers", "2", "--port", "0"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--edge-workers above 1 needs --nats/);
   });
 });
