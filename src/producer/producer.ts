@@ -155,7 +155,7 @@ export class Producer {
     }
   }
 
-  /** Resolves once every emit made so far has settled. */
+  /** Resolves once no publish is in flight or waiting (emits made meanwhile are waited for too). */
   flush(): Promise<void> {
     return this.#slots.idle();
   }

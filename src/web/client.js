@@ -69,6 +69,7 @@ export function subscribe(options) {
 
   const dark = typeof o.dark === "number";
   const active = !dark || o.random() < o.dark;
+  if (active && typeof o.EventSource !== "function") throw new TypeError("subscribe: this browser has no EventSource");
   const started = Date.now();
   const stats = {
     received: 0,

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
@@ -321,5 +322,35 @@ describe("HTTP ingest on a real nats-server", () => {
       ((await typo.json()) as { message: string }).message,
       /events\[1\]\.data\.comment\.txt is not a field of comments\.v1\.CommentCreated/,
     );
+  });
+
+  it("answers 503 REALER_ERR_PUBLISH_TIMEOUT when the broker does not store the event in time", async () => {
+    const failing = new Proxy(broker as Broker, {
+      get: (t, prop) =>
+        prop === "publish"
+          ? () => Promise.reject(new Error("no responders"))
+          : (Reflect.get(t, prop) as unknown),
+    });
+    const producer = new Producer({
+      broker: failing,
+      registry: loadDomain().registry,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+    });
+    const slow = await buildIngestServer({
+      producer,
+      config: { ...cfg.ingest, publishTimeoutMs: 300 },
+      log: createLogger({ level: cfg.logLevel }),
+    });
+    try {
+      const at = await slow.listen({ host: "127.0.0.1", port: 0 });
+      const res = await post("/v1/events", json(jsonEvent("x", { id: "retry-me" })), at);
+      assert.equal(res.status, 503);
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(body.code, "REALER_ERR_PUBLISH_TIMEOUT");
+      assert.match(body.message, /retry-me.*same id is safe/);
+      assert.ok(producer.stats().retries >= 1, "it retried before answering");
+    } finally {
+      await slow.close();
+    }
   });
 });

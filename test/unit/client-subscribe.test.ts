@@ -249,7 +249,8 @@ describe("the browser client", () => {
     assert.equal(u.searchParams.get("token"), "t");
   });
 
-  it("refuses to subscribe without channels", () => {
+  it("refuses to subscribe without channels, or without EventSource", () => {
     assert.throws(() => subscribe({ channels: [], EventSource: FakeEventSource }), TypeError);
+    assert.throws(() => subscribe({ channels: ["a"], EventSource: undefined }), /no EventSource/);
   });
 });
