@@ -39,7 +39,7 @@ describe("subscribe tokens (HMAC)", () => {
     e = await startTestEdge(broker, (c) => {
       c.edge.auth.hmacSecret = SECRET;
       c.edge.auth.privateChannels = ["private:>", "team:*:secret"];
-      c.edge.auth.expiringNoticeMs = 2_000;
+      c.edge.auth.expiringNoticeMs = 3_000;
     });
   });
   after(async () => {
@@ -127,7 +127,7 @@ describe("subscribe tokens (HMAC)", () => {
   });
 
   it("warns with auth-expiring before the token expires, then ends the stream with an error and sends nothing after", async () => {
-    const exp = nowS() + 4;
+    const exp = nowS() + 6;
     const t = await token({ channels: ["private:dave"] }, exp);
     const c = await sseConnect(sse(`channel=private:dave&token=${t}`));
     await publishTo(broker, e.cfg, "private:dave", "while valid");
