@@ -17,6 +17,12 @@ import { testConfig } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
 import { publishTo } from "./edge-fixture.js";
 
+/** What the page sees of an EventSource message (the DOM types are not loaded here). */
+interface SseEvent {
+  lastEventId: string;
+  data: string;
+}
+
 describe("a real EventSource across an edge drain", () => {
   let browser: Browser;
   const broker = new MemoryBroker();
@@ -46,17 +52,18 @@ describe("a real EventSource across an edge drain", () => {
     const page = await browser.newPage();
     await page.goto(`${base}/healthz`);
     await page.evaluate((url) => {
-      const w = window as unknown as { got: { id: string; text: string }[]; drains: string[] };
+      const w = globalThis as unknown as { got: { id: string; text: string }[]; drains: string[] };
       w.got = [];
       w.drains = [];
       const es = new EventSource(url);
       es.addEventListener("note", (ev) => {
-        const m = ev as MessageEvent<string>;
+        const m = ev as unknown as SseEvent;
         w.got.push({ id: m.lastEventId, text: JSON.parse(m.data).data.text });
       });
-      es.addEventListener("drain", (ev) => w.drains.push((ev as MessageEvent<string>).lastEventId));
+      es.addEventListener("drain", (ev) => w.drains.push((ev as unknown as SseEvent).lastEventId));
     }, `${base}/v1/sse?channel=browser`);
-    const got = () => page.evaluate(() => (window as unknown as { got: { id: string; text: string }[] }).got);
+    const got = () =>
+      page.evaluate(() => (globalThis as unknown as { got: { id: string; text: string }[] }).got);
     await waitFor(() => first.edge.hub.subscribers("browser") === 1, { what: "the browser to subscribe" });
     for (let i = 0; i < 3; i++) await publishTo(broker, cfg, "browser", `a${i}`);
     await waitFor(async () => (await got()).length === 3, { what: "three messages in the browser" });
@@ -81,7 +88,7 @@ describe("a real EventSource across an edge drain", () => {
       all.every((m) => new RegExp(`^${second.edge.hub.epoch}-\\d+$`).test(m.id)),
       "ids are <epoch>-<seq>",
     );
-    const drains = await page.evaluate(() => (window as unknown as { drains: string[] }).drains);
+    const drains = await page.evaluate(() => (globalThis as unknown as { drains: string[] }).drains);
     assert.equal(drains.length, 1);
     assert.equal(drains[0], all[2]!.id, "the drain frame carried the cursor of the last message");
     await page.close();
