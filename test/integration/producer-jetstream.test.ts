@@ -184,6 +184,10 @@ describe("the producer SDK on a real nats-server", () => {
 
   it("rejects bad events at once with a catalogue code and stores nothing", async () => {
     const p = producer(new WrappedBroker(broker));
+    // Typed event types are checked by the compiler (`npx tsc` fails if this line stops being an error).
+    // @ts-expect-error: `comment.threadId` is a string in comments.v1.ICommentCreated
+    const typed = () => p.emit(CommentCreated, "k", { comment: { threadId: 42 } });
+    assert.equal(typeof typed, "function");
     const { lastSeq } = await broker.streamState(cfg.streams.events.name);
     await assert.rejects(p.emit("no.such.Type", "k", {}), { code: "REALER_ERR_EVENT_UNKNOWN_TYPE" });
     await assert.rejects(p.emit(CommentCreated, "", comment("x", "y")), {
