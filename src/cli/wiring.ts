@@ -62,7 +62,7 @@ export async function startWorker(broker: Broker, cfg: RealerConfig, domain: Dom
       registry: domain.registry,
       handlers: domain.handlers,
       channelPrefix: cfg.subjects.channels,
-      concurrency: cfg.worker.maxInFlight,
+      spec: cfg.worker.pipelines,
     }),
     log: log.child({ component: "worker" }),
   });

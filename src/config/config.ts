@@ -32,6 +32,11 @@ export interface WorkerConfig {
   retryDelayMs: number;
   /** Longest retry delay, ms. Default 30000. */
   maxRetryDelayMs: number;
+  /**
+   * Stage lists by event type ("*": every type without its own), by stage
+   * name; see docs/stages.md. Default {}: every type runs the standard stages.
+   */
+  pipelines: Record<string, string[]>;
 }
 
 export interface EdgeConfig {
@@ -146,6 +151,7 @@ export function defaultConfig(): RealerConfig {
       fetchExpiresMs: 5_000,
       retryDelayMs: 500,
       maxRetryDelayMs: 30_000,
+      pipelines: {},
     },
     edge: {
       host: "127.0.0.1",
@@ -178,6 +184,24 @@ export function defaultConfig(): RealerConfig {
   };
 }
 
+/** REALER_WORKER_PIPELINES: a JSON object of event type (or "*") to a list of stage names. */
+function pipelines(env: NodeJS.ProcessEnv, fallback: Record<string, string[]>): Record<string, string[]> {
+  const raw = env.REALER_WORKER_PIPELINES;
+  if (raw === undefined || raw === "") return fallback;
+  const bad = (why: string) => new ConfigInvalid(`REALER_WORKER_PIPELINES: ${why}; expected e.g. {"*":["validate","route","format","publish"]}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    throw bad(`not JSON (${(err as Error).message})`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad("not a JSON object");
+  for (const [type, list] of Object.entries(v)) {
+    if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) throw bad(`"${type}" is not a list of stage names`);
+  }
+  return v as Record<string, string[]>;
+}
+
 function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
@@ -203,6 +227,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
       ackWaitMs: int(env, "REALER_WORKER_ACK_WAIT_MS", base.worker.ackWaitMs, 1),
       maxDeliver: int(env, "REALER_WORKER_MAX_DELIVER", base.worker.maxDeliver, 1),
       maxInFlight: int(env, "REALER_WORKER_MAX_IN_FLIGHT", base.worker.maxInFlight, 1),
+      pipelines: pipelines(env, base.worker.pipelines),
     },
     edge: {
       ...base.edge,
