@@ -45,7 +45,11 @@ export async function startMetricsServer(port: number, host = "127.0.0.1"): Prom
   const server: Server = createServer((req, res) => {
     if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
       res.writeHead(404, { "content-type": "application/json" }).end(
-        JSON.stringify({ statusCode: 404, code: "REALER_ERR_NOT_FOUND", message: `no route for ${req.method} ${req.url}` }),
+        JSON.stringify({
+          statusCode: 404,
+          code: "REALER_ERR_NOT_FOUND",
+          message: `no route for ${req.method} ${req.url}`,
+        }),
       );
       return;
     }

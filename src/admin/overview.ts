@@ -5,7 +5,7 @@
  */
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
-import { audit, type AuditSnapshot, takeSnapshot } from "../ops/audit.js";
+import { type AuditSnapshot, audit, takeSnapshot } from "../ops/audit.js";
 import { localMetrics, type MetricsSource, urlMetrics } from "../ops/metrics-source.js";
 import { sum } from "../ops/prom-text.js";
 
@@ -23,7 +23,15 @@ export interface Overview {
   settled: { acked: number; dead: number; retried: number };
   consumer: { pending: number; ackPending: number; redelivered: number } | null;
   streams: { events: number; channels: number; deadLetters: number };
-  audit: { since: number; produced: number; acked: number; dead: number; inFlightChange: number; balance: number; imbalances: string[] };
+  audit: {
+    since: number;
+    produced: number;
+    acked: number;
+    dead: number;
+    inFlightChange: number;
+    balance: number;
+    imbalances: string[];
+  };
 }
 
 export class OverviewSource {
@@ -45,7 +53,9 @@ export class OverviewSource {
     this.#base ??= snap;
     const report = audit(this.#base, snap);
     const [consumer, dlq] = await Promise.all([
-      this.#broker.consumerState(this.#cfg.streams.events.name, this.#cfg.worker.durable).catch(() => undefined),
+      this.#broker
+        .consumerState(this.#cfg.streams.events.name, this.#cfg.worker.durable)
+        .catch(() => undefined),
       this.#broker.streamState(this.#cfg.streams.deadLetters.name),
     ]);
     const all = snap.processes.flatMap((p) => p.samples);
@@ -53,7 +63,11 @@ export class OverviewSource {
     return {
       at: snap.at,
       edge: edge
-        ? { connections: edge.connections, channels: edge.channelCounts ? [...edge.channelCounts()].length : 0, position: edge.position }
+        ? {
+            connections: edge.connections,
+            channels: edge.channelCounts ? [...edge.channelCounts()].length : 0,
+            position: edge.position,
+          }
         : null,
       stages: report.stages.map((s) => ({
         stage: s.stage,
@@ -68,9 +82,15 @@ export class OverviewSource {
         dead: sum(all, "realer_events_settled_total", { outcome: "dead" }),
         retried: sum(all, "realer_events_settled_total", { outcome: "retried" }),
       },
-      consumer: consumer ? { pending: consumer.pending, ackPending: consumer.ackPending, redelivered: consumer.redelivered } : null,
+      consumer: consumer
+        ? { pending: consumer.pending, ackPending: consumer.ackPending, redelivered: consumer.redelivered }
+        : null,
       streams: { events: snap.eventsLastSeq, channels: snap.channelsLastSeq, deadLetters: dlq.messages },
-      audit: { since: report.from, ...report.events, imbalances: report.imbalances.map((i) => `${i.stage}: ${i.missing} missing (${i.message})`) },
+      audit: {
+        since: report.from,
+        ...report.events,
+        imbalances: report.imbalances.map((i) => `${i.stage}: ${i.missing} missing (${i.message})`),
+      },
     };
   }
 }

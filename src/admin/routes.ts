@@ -83,13 +83,18 @@ export function adminRoutes(o: AdminOptions): FastifyPluginAsync {
     await metricsRoute(app);
 
     const cache = new Map<string, Buffer>();
-    const page = (name: string) => async (_req: unknown, reply: { type(t: string): unknown; header(k: string, v: string): unknown }) => {
-      let b = cache.get(name);
-      if (!b) cache.set(name, (b = await readFile(new URL(name, PAGE))));
-      reply.type(ASSETS[name]!);
-      reply.header("cache-control", "no-store");
-      return b;
-    };
+    const page =
+      (name: string) =>
+      async (_req: unknown, reply: { type(t: string): unknown; header(k: string, v: string): unknown }) => {
+        let b = cache.get(name);
+        if (!b) {
+          b = await readFile(new URL(name, PAGE));
+          cache.set(name, b);
+        }
+        reply.type(ASSETS[name]!);
+        reply.header("cache-control", "no-store");
+        return b;
+      };
     app.get("/admin", page("admin.html"));
     app.get("/admin/admin.js", page("admin.js"));
     app.get("/admin/admin.css", page("admin.css"));
@@ -105,30 +110,36 @@ export function adminRoutes(o: AdminOptions): FastifyPluginAsync {
       });
 
       api.get("/admin/api/replays", async () => checkpoints.list());
-      api.get<{ Params: { id: string } }>("/admin/api/replays/:id", async (req) => checkpoints.load(req.params.id));
+      api.get<{ Params: { id: string } }>("/admin/api/replays/:id", async (req) =>
+        checkpoints.load(req.params.id),
+      );
 
-      api.post<{ Body: ReplayRequest & { dryRun?: boolean } }>("/admin/api/replay", { schema: { body: replayBody } }, async (req, reply) => {
-        const { dryRun: dry, ...rest } = req.body;
-        const request: ReplayRequest = { ...rest, mode: rest.mode ?? "events" };
-        const ctx: ReplayContext = {
-          broker,
-          cfg: o.cfg,
-          registry: o.domain.registry,
-          handlers: o.domain.handlers,
-          checkpoints,
-          log: o.log,
-        };
-        if (dry) return dryRun(ctx, request);
-        const cp = await planReplay(ctx, request);
-        await checkpoints.save(cp);
-        const ac = new AbortController();
-        running.set(cp.id, ac);
-        run({ ...ctx, signal: ac.signal }, cp)
-          .catch((err: unknown) => o.log.error({ err, replay: cp.id }, "replay failed"))
-          .finally(() => running.delete(cp.id));
-        reply.code(202);
-        return cp;
-      });
+      api.post<{ Body: ReplayRequest & { dryRun?: boolean } }>(
+        "/admin/api/replay",
+        { schema: { body: replayBody } },
+        async (req, reply) => {
+          const { dryRun: dry, ...rest } = req.body;
+          const request: ReplayRequest = { ...rest, mode: rest.mode ?? "events" };
+          const ctx: ReplayContext = {
+            broker,
+            cfg: o.cfg,
+            registry: o.domain.registry,
+            handlers: o.domain.handlers,
+            checkpoints,
+            log: o.log,
+          };
+          if (dry) return dryRun(ctx, request);
+          const cp = await planReplay(ctx, request);
+          await checkpoints.save(cp);
+          const ac = new AbortController();
+          running.set(cp.id, ac);
+          run({ ...ctx, signal: ac.signal }, cp)
+            .catch((err: unknown) => o.log.error({ err, replay: cp.id }, "replay failed"))
+            .finally(() => running.delete(cp.id));
+          reply.code(202);
+          return cp;
+        },
+      );
     });
   };
 }

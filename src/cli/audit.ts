@@ -22,9 +22,16 @@ const collectUrls = (v: string, prev: string[]) => [...prev, ...v.split(",").fil
 export function registerAudit(program: Command): void {
   program
     .command("audit")
-    .description("balance the ledger over a window: events produced = processed + dead-lettered + in flight, stage by stage, and per edge")
+    .description(
+      "balance the ledger over a window: events produced = processed + dead-lettered + in flight, stage by stage, and per edge",
+    )
     .addOption(natsOption())
-    .option("--metrics <url>", "a process's /metrics URL (repeat, or comma separate; default REALER_METRICS_URLS)", collectUrls, [])
+    .option(
+      "--metrics <url>",
+      "a process's /metrics URL (repeat, or comma separate; default REALER_METRICS_URLS)",
+      collectUrls,
+      [],
+    )
     .option("--window <duration>", "how long to watch: the ledger is the difference of two snapshots", "10s")
     .option("--json", "machine-readable output")
     .action(async (f: { nats?: string; metrics: string[]; window: string; json?: boolean }) => {

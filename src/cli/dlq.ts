@@ -1,9 +1,9 @@
 /** `realer dlq list | show | redrive | purge`: the dead letters settle stored, and sending them back. */
 import type { Command } from "commander";
 import { DeadLetters, type DlqFilter } from "../ops/dlq.js";
+import { isoTime, table } from "../ops/table.js";
 import { intOption, withOps } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
-import { isoTime, table } from "../ops/table.js";
 import { loadDomain } from "./wiring.js";
 
 interface DlqFlags {
@@ -34,13 +34,25 @@ export function registerDlq(program: Command): void {
     .option("--limit <n>", "at most n", "100")
     .action(async (f: DlqFlags) => {
       await withOps(configFrom(f), "dlq", async (o) => {
-        const rows = await new DeadLetters(o.broker, o.cfg).list(f.type ? { type: f.type } : {}, intOption("--limit", f.limit, 1));
+        const rows = await new DeadLetters(o.broker, o.cfg).list(
+          f.type ? { type: f.type } : {},
+          intOption("--limit", f.limit, 1),
+        );
         if (f.json) return out(JSON.stringify(rows));
         if (rows.length === 0) return out("no dead letters");
         out(
           table(
             ["seq", "time", "type", "event id", "stage", "code", "attempts", "reason"],
-            rows.map((d) => [d.seq, isoTime(d.time), d.type, d.eventId, d.stage, d.code, d.attempts, d.reason.slice(0, 60)]),
+            rows.map((d) => [
+              d.seq,
+              isoTime(d.time),
+              d.type,
+              d.eventId,
+              d.stage,
+              d.code,
+              d.attempts,
+              d.reason.slice(0, 60),
+            ]),
           ),
         );
       });
@@ -51,7 +63,10 @@ export function registerDlq(program: Command): void {
     .argument("<seq>", "sequence in the dead-letter stream")
     .action(async (seq: string, f: DlqFlags) => {
       await withOps(configFrom(f), "dlq", async (o) => {
-        const d = await new DeadLetters(o.broker, o.cfg).show(intOption("sequence", seq, 1)!, loadDomain().registry);
+        const d = await new DeadLetters(o.broker, o.cfg).show(
+          intOption("sequence", seq, 1)!,
+          loadDomain().registry,
+        );
         out(JSON.stringify(d, null, f.json ? undefined : 2));
       });
     });
@@ -66,7 +81,13 @@ export function registerDlq(program: Command): void {
       await withOps(configFrom(f), "dlq", async (o) => {
         const done = await new DeadLetters(o.broker, o.cfg).redrive(filter);
         if (f.json) return out(JSON.stringify(done));
-        out(done.map((r) => `redrove dead letter ${r.dlqSeq} (event ${r.eventId}) to ${r.subject} as seq ${r.seq}`).join("\n") || "nothing to redrive");
+        out(
+          done
+            .map(
+              (r) => `redrove dead letter ${r.dlqSeq} (event ${r.eventId}) to ${r.subject} as seq ${r.seq}`,
+            )
+            .join("\n") || "nothing to redrive",
+        );
       });
     });
 

@@ -22,13 +22,21 @@ async function edgeState(url: string, token: string | undefined): Promise<EdgeSt
         headers: { authorization: `Bearer ${token}` },
         signal: AbortSignal.timeout(5000),
       });
-      const body = (await res.json()) as { edge?: { connections: number; channels: number; position: number }; code?: string };
+      const body = (await res.json()) as {
+        edge?: { connections: number; channels: number; position: number };
+        code?: string;
+      };
       if (!res.ok) return { url, ok: false, error: body.code ?? `HTTP ${res.status}` };
       return { url, ok: true, ...body.edge };
     }
     const res = await fetch(new URL("/healthz", url), { signal: AbortSignal.timeout(5000) });
     const body = (await res.json()) as { connections?: number; position?: number };
-    return { url, ok: res.ok, ...(body.connections !== undefined ? { connections: body.connections } : {}), ...(body.position !== undefined ? { position: body.position } : {}) };
+    return {
+      url,
+      ok: res.ok,
+      ...(body.connections !== undefined ? { connections: body.connections } : {}),
+      ...(body.position !== undefined ? { position: body.position } : {}),
+    };
   } catch (err) {
     return { url, ok: false, error: (err as Error).message };
   }
@@ -40,7 +48,9 @@ const dash = (v: number | undefined) => (v === undefined ? "-" : v);
 export function registerInspect(program: Command): void {
   program
     .command("inspect")
-    .description("streams (messages, bytes, sequences), consumers (unclaimed, claimed, redelivered) and edges")
+    .description(
+      "streams (messages, bytes, sequences), consumers (unclaimed, claimed, redelivered) and edges",
+    )
     .addOption(natsOption())
     .option("--stream <name>", "only this stream")
     .option("--edge <url>", "an edge's base URL (repeat, or comma separate)", collect, [])
@@ -50,7 +60,9 @@ export function registerInspect(program: Command): void {
       await withOps(cfg, "inspect", async (o) => {
         const names = f.stream ? [f.stream] : await o.broker.streams();
         const streams: StreamState[] = await Promise.all(names.map((n) => o.broker.streamState(n)));
-        const consumers: ConsumerState[] = (await Promise.all(names.map((n) => o.broker.consumers(n)))).flat();
+        const consumers: ConsumerState[] = (
+          await Promise.all(names.map((n) => o.broker.consumers(n)))
+        ).flat();
         const edges = await Promise.all(f.edge.map((u) => edgeState(u, cfg.admin.token)));
         if (f.json) {
           process.stdout.write(`${JSON.stringify({ streams, consumers, edges })}\n`);
@@ -63,7 +75,14 @@ export function registerInspect(program: Command): void {
           ),
           consumers.length > 0
             ? table(
-                ["stream", "consumer", "pending (unclaimed)", "ack pending (claimed)", "redelivered", "ack floor"],
+                [
+                  "stream",
+                  "consumer",
+                  "pending (unclaimed)",
+                  "ack pending (claimed)",
+                  "redelivered",
+                  "ack floor",
+                ],
                 consumers.map((c) => [c.stream, c.name, c.pending, c.ackPending, c.redelivered, c.ackFloor]),
               )
             : "no durable consumers",
@@ -72,7 +91,14 @@ export function registerInspect(program: Command): void {
           out.push(
             table(
               ["edge", "up", "connections", "channels", "position", "error"],
-              edges.map((e) => [e.url, e.ok ? "yes" : "no", dash(e.connections), dash(e.channels), dash(e.position), e.error ?? ""]),
+              edges.map((e) => [
+                e.url,
+                e.ok ? "yes" : "no",
+                dash(e.connections),
+                dash(e.channels),
+                dash(e.position),
+                e.error ?? "",
+              ]),
             ),
           );
         }

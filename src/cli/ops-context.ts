@@ -12,11 +12,19 @@ export interface OpsContext {
 }
 
 /** Runs `fn` with a broker connected to the configured NATS server, and closes it after. */
-export async function withOps<T>(cfg: RealerConfig, name: string, fn: (ctx: OpsContext) => Promise<T>): Promise<T> {
-  if (!cfg.nats) usage(`${name} reads the streams of a running realer: give --nats <url> (or REALER_NATS_URL)`);
+export async function withOps<T>(
+  cfg: RealerConfig,
+  name: string,
+  fn: (ctx: OpsContext) => Promise<T>,
+): Promise<T> {
+  if (!cfg.nats)
+    usage(`${name} reads the streams of a running realer: give --nats <url> (or REALER_NATS_URL)`);
   const broker = await openBroker(cfg, `realer-${name}`);
   // stdout carries the command's output: only warnings and worse are logged unless asked for.
-  const log = createLogger({ level: cfg.logLevel === "info" ? "warn" : cfg.logLevel, name: `realer-${name}` });
+  const log = createLogger({
+    level: cfg.logLevel === "info" ? "warn" : cfg.logLevel,
+    name: `realer-${name}`,
+  });
   try {
     return await fn({ cfg, broker, log });
   } finally {
@@ -36,6 +44,7 @@ export function intOption(name: string, v: string | undefined, min = 0): number 
 export function timeOption(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) usage(`${name} ${v}: expected an ISO date (2026-01-31T12:00:00Z) or Unix milliseconds`);
+  if (!Number.isFinite(n))
+    usage(`${name} ${v}: expected an ISO date (2026-01-31T12:00:00Z) or Unix milliseconds`);
   return n;
 }

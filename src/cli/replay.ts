@@ -26,7 +26,8 @@ interface ReplayFlags {
 }
 
 export function requestOf(f: ReplayFlags): ReplayRequest {
-  if (f.channel && (f.type || f.key)) usage("--channel resends a channel's messages: --type and --key apply to events only");
+  if (f.channel && (f.type || f.key))
+    usage("--channel resends a channel's messages: --type and --key apply to events only");
   const req: ReplayRequest = { mode: f.channel ? "channel" : "events" };
   const from = intOption("--from", f.from, 1);
   const to = intOption("--to", f.to, 1);
@@ -64,7 +65,9 @@ const summary = (cp: ReplayCheckpoint) =>
 export function registerReplay(program: Command): void {
   program
     .command("replay")
-    .description("re-render a range of the events stream through the current handlers, or resend a channel's history")
+    .description(
+      "re-render a range of the events stream through the current handlers, or resend a channel's history",
+    )
     .addOption(natsOption())
     .option("--from <seq>", "first sequence (default: the first stored)")
     .option("--to <seq>", "last sequence (default: the last stored)")
@@ -94,12 +97,16 @@ export function registerReplay(program: Command): void {
         try {
           if (flags.list) {
             const all = await ctx.checkpoints.list();
-            process.stdout.write(flags.json ? `${JSON.stringify(all)}\n` : `${all.map(summary).join("\n") || "no replays"}\n`);
+            process.stdout.write(
+              flags.json ? `${JSON.stringify(all)}\n` : `${all.map(summary).join("\n") || "no replays"}\n`,
+            );
             return;
           }
           if (flags.dryRun) {
             const d = await dryRun(ctx, requestOf(flags));
-            process.stdout.write(flags.json ? `${JSON.stringify(d)}\n` : formatDryRun(d, { all: flags.all ?? false }));
+            process.stdout.write(
+              flags.json ? `${JSON.stringify(d)}\n` : formatDryRun(d, { all: flags.all ?? false }),
+            );
             return;
           }
           const cp = flags.resume ? await resume(ctx, flags.resume) : await replay(ctx, requestOf(flags));

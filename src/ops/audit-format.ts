@@ -5,7 +5,9 @@ import { table } from "./table.js";
 export function formatAudit(r: AuditReport): string {
   const e = r.events;
   const out: string[] = [];
-  out.push(`audit ${new Date(r.from).toISOString()} .. ${new Date(r.to).toISOString()} (${((r.to - r.from) / 1000).toFixed(1)} s)`);
+  out.push(
+    `audit ${new Date(r.from).toISOString()} .. ${new Date(r.to).toISOString()} (${((r.to - r.from) / 1000).toFixed(1)} s)`,
+  );
   out.push(
     table(
       ["events produced", "acked", "dead-lettered", "in flight +/-", "balance"],
@@ -31,6 +33,9 @@ export function formatAudit(r: AuditReport): string {
   );
   if (r.imbalances.length === 0) out.push("balanced: every +1 has its -1");
   for (const i of r.imbalances) out.push(`IMBALANCE at ${i.stage}: ${i.missing} missing (${i.message})`);
-  if (!r.quiet && r.imbalances.length > 0) out.push("note: events were still in flight at the end of the window; audit again on a quiet system to confirm");
+  if (!r.quiet && r.imbalances.length > 0)
+    out.push(
+      "note: events were still in flight at the end of the window; audit again on a quiet system to confirm",
+    );
   return `${out.join("\n")}\n`;
 }

@@ -40,7 +40,11 @@ export interface AuditSnapshot {
   processes: ProcessSamples[];
 }
 
-export async function takeSnapshot(broker: AdminBroker, cfg: RealerConfig, sources: readonly MetricsSource[]): Promise<AuditSnapshot> {
+export async function takeSnapshot(
+  broker: AdminBroker,
+  cfg: RealerConfig,
+  sources: readonly MetricsSource[],
+): Promise<AuditSnapshot> {
   const processes = await Promise.all(sources.map((s) => s()));
   const [events, channels, consumer] = await Promise.all([
     broker.streamState(cfg.streams.events.name),
@@ -81,7 +85,10 @@ export interface AuditReport {
   events: { produced: number; acked: number; dead: number; inFlightChange: number; balance: number };
   stages: StageRow[];
   settled: number;
-  channels: { stored: number; edges: { source: string; received: number; frames: number; balance: number }[] };
+  channels: {
+    stored: number;
+    edges: { source: string; received: number; frames: number; balance: number }[];
+  };
   /** True when nothing was left in the worker consumer at the end of the window. */
   quiet: boolean;
   imbalances: Imbalance[];
@@ -100,7 +107,10 @@ function delta(a: AuditSnapshot, b: AuditSnapshot, name: string, match: Record<s
 }
 
 function stageOrder(samples: Sample[]): string[] {
-  const seen = new Set([...labelValues(samples, STAGE_IN, "stage"), ...labelValues(samples, STAGE_OUT, "stage")]);
+  const seen = new Set([
+    ...labelValues(samples, STAGE_IN, "stage"),
+    ...labelValues(samples, STAGE_OUT, "stage"),
+  ]);
   const known = CHAIN.filter((s) => seen.has(s));
   return [...known, ...[...seen].filter((s) => !known.includes(s)).sort()];
 }
@@ -116,7 +126,15 @@ export function audit(a: AuditSnapshot, b: AuditSnapshot): AuditReport {
   const all = b.processes.flatMap((p) => p.samples);
   const order = stageOrder(all);
   const stages: StageRow[] = order.map((stage) => {
-    const row = { stage, in: delta(a, b, STAGE_IN, { stage }), passed: 0, dropped: 0, retried: 0, failed: 0, inside: 0 };
+    const row = {
+      stage,
+      in: delta(a, b, STAGE_IN, { stage }),
+      passed: 0,
+      dropped: 0,
+      retried: 0,
+      failed: 0,
+      inside: 0,
+    };
     for (const o of OUTCOMES) row[o] = delta(a, b, STAGE_OUT, { stage, outcome: o });
     row.inside = row.in - row.passed - row.dropped - row.retried - row.failed;
     return row;
@@ -134,7 +152,11 @@ export function audit(a: AuditSnapshot, b: AuditSnapshot): AuditReport {
       });
     }
     if (s.inside !== 0) {
-      imbalances.push({ stage: s.stage, missing: s.inside, message: `${s.inside} jobs entered ${s.stage} and never left it` });
+      imbalances.push({
+        stage: s.stage,
+        missing: s.inside,
+        message: `${s.inside} jobs entered ${s.stage} and never left it`,
+      });
     }
   }
   const settled = delta(a, b, SETTLED);

@@ -28,7 +28,15 @@ export interface DeadLetter {
 export interface DeadLetterDetail extends DeadLetter {
   headers: Record<string, string>;
   /** The decoded event, when its bytes decode. */
-  event?: { id: string; type: string; key: string; traceId: string; producer: string; occurredAt: number; body?: unknown };
+  event?: {
+    id: string;
+    type: string;
+    key: string;
+    traceId: string;
+    producer: string;
+    occurredAt: number;
+    body?: unknown;
+  };
   decodeError?: string;
 }
 
@@ -86,7 +94,14 @@ export class DeadLetters {
     const d: DeadLetterDetail = { ...toDeadLetter(m, this.#prefix), headers: m.headers };
     try {
       const e = decodeEvent(m.data);
-      d.event = { id: e.id, type: e.type, key: e.key, traceId: e.traceId, producer: e.producer, occurredAt: Number(e.occurredAt) };
+      d.event = {
+        id: e.id,
+        type: e.type,
+        key: e.key,
+        traceId: e.traceId,
+        producer: e.producer,
+        occurredAt: Number(e.occurredAt),
+      };
       if (registry?.has(e.type)) d.event.body = registry.get(e.type).decode(e.payload);
     } catch (err) {
       d.decodeError = (err as Error).message;
@@ -102,14 +117,19 @@ export class DeadLetters {
    * after its event is stored again, so a crash in between redrives it twice
    * at worst (the channels' dedupe ids absorb that), never loses it.
    */
-  async redrive(filter: DlqFilter): Promise<{ dlqSeq: number; eventId: string; subject: string; seq: number }[]> {
+  async redrive(
+    filter: DlqFilter,
+  ): Promise<{ dlqSeq: number; eventId: string; subject: string; seq: number }[]> {
     const out: { dlqSeq: number; eventId: string; subject: string; seq: number }[] = [];
     for (const m of await this.#select(filter)) {
       const d = toDeadLetter(m, this.#prefix);
       const subject = d.sourceSubject || `${this.#events}.${d.type}`;
       const headers: Record<string, string> = { "Realer-Redrive": String(d.seq) };
       if (m.headers["Realer-Trace-Id"]) headers["Realer-Trace-Id"] = m.headers["Realer-Trace-Id"];
-      const ack = await this.#broker.publish(subject, m.data, { msgId: `${d.eventId || d.sourceSeq}:redrive:${d.seq}`, headers });
+      const ack = await this.#broker.publish(subject, m.data, {
+        msgId: `${d.eventId || d.sourceSeq}:redrive:${d.seq}`,
+        headers,
+      });
       await this.#broker.deleteMessage(this.#stream, d.seq);
       out.push({ dlqSeq: d.seq, eventId: d.eventId, subject, seq: ack.seq });
     }

@@ -14,7 +14,10 @@ export interface ProcessSamples {
 
 export type MetricsSource = () => Promise<ProcessSamples>;
 
-export const localMetrics: MetricsSource = async () => ({ source: "local", samples: parsePromText(await registry.metrics()) });
+export const localMetrics: MetricsSource = async () => ({
+  source: "local",
+  samples: parsePromText(await registry.metrics()),
+});
 
 export function urlMetrics(url: string, timeoutMs = 5_000): MetricsSource {
   return async () => {

@@ -12,7 +12,13 @@ const SUBJECT = "realer.replay";
 const DAY_MS = 86_400_000;
 
 export function replayStreamSpec(storage: "file" | "memory"): StreamSpec {
-  return { name: "REALER_REPLAY", subjects: [`${SUBJECT}.>`], maxMsgsPerSubject: 1, maxAgeMs: 30 * DAY_MS, storage };
+  return {
+    name: "REALER_REPLAY",
+    subjects: [`${SUBJECT}.>`],
+    maxMsgsPerSubject: 1,
+    maxAgeMs: 30 * DAY_MS,
+    storage,
+  };
 }
 
 /** A new replay id: sortable by start time, safe as a subject token. */

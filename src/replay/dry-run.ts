@@ -4,8 +4,8 @@
  */
 import { channelSubject } from "../events/channel.js";
 import { decodeChannelMessage } from "../events/envelope.js";
-import { planReplay, type ReplayContext, sourceOf } from "./replayer.js";
 import { decodeStored, render } from "./render.js";
+import { planReplay, type ReplayContext, sourceOf } from "./replayer.js";
 import type { ReplayRequest } from "./types.js";
 
 export interface DiffEntry {
@@ -32,11 +32,24 @@ export interface DryRun {
 
 export async function dryRun(ctx: ReplayContext, req: ReplayRequest, limit = 100): Promise<DryRun> {
   const cp = await planReplay(ctx, req);
-  const out: DryRun = { from: cp.from, to: cp.to, events: 0, failed: 0, changed: 0, unchanged: 0, added: 0, entries: [] };
+  const out: DryRun = {
+    from: cp.from,
+    to: cp.to,
+    events: 0,
+    failed: 0,
+    changed: 0,
+    unchanged: 0,
+    added: 0,
+    entries: [],
+  };
   if (req.mode !== "events") return out;
   const produced = new Map<string, Promise<Map<string, { type: string; data: string }>>>();
   const { stream, subject } = sourceOf(ctx.cfg, req);
-  for await (const m of ctx.broker.read(stream, { ...(subject ? { subject } : {}), fromSeq: cp.from, toSeq: cp.to })) {
+  for await (const m of ctx.broker.read(stream, {
+    ...(subject ? { subject } : {}),
+    fromSeq: cp.from,
+    toSeq: cp.to,
+  })) {
     let r: ReturnType<typeof render>;
     try {
       const event = decodeStored(m.data);
@@ -49,24 +62,38 @@ export async function dryRun(ctx: ReplayContext, req: ReplayRequest, limit = 100
     }
     for (const o of r.outputs) {
       let held = produced.get(o.channel);
-      if (!held) produced.set(o.channel, (held = channelHistory(ctx, o.channel)));
+      if (!held) {
+        held = channelHistory(ctx, o.channel);
+        produced.set(o.channel, held);
+      }
       const before = (await held).get(r.event.id);
       const after = { type: o.type, data: o.data };
-      const change = !before ? "new" : before.type === after.type && before.data === after.data ? "unchanged" : "changed";
+      const change = !before
+        ? "new"
+        : before.type === after.type && before.data === after.data
+          ? "unchanged"
+          : "changed";
       out[change === "new" ? "added" : change]++;
-      if (out.entries.length < limit) out.entries.push({ seq: m.seq, eventId: r.event.id, channel: o.channel, before, after, change });
+      if (out.entries.length < limit)
+        out.entries.push({ seq: m.seq, eventId: r.event.id, channel: o.channel, before, after, change });
     }
   }
   return out;
 }
 
 /** The latest message per event id that a channel holds. */
-async function channelHistory(ctx: ReplayContext, channel: string): Promise<Map<string, { type: string; data: string }>> {
+async function channelHistory(
+  ctx: ReplayContext,
+  channel: string,
+): Promise<Map<string, { type: string; data: string }>> {
   const stream = ctx.cfg.streams.channels.name;
   const map = new Map<string, { type: string; data: string }>();
   const { firstSeq, messages } = await ctx.broker.streamState(stream);
   if (messages === 0) return map;
-  for await (const m of ctx.broker.read(stream, { subject: channelSubject(ctx.cfg.subjects.channels, channel), fromSeq: firstSeq })) {
+  for await (const m of ctx.broker.read(stream, {
+    subject: channelSubject(ctx.cfg.subjects.channels, channel),
+    fromSeq: firstSeq,
+  })) {
     try {
       const cm = decodeChannelMessage(m.data);
       map.set(cm.eventId, { type: cm.type, data: cm.data });

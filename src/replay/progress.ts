@@ -44,7 +44,12 @@ export class Progress {
   #total: number;
 
   /** `base`: items done before this run (a resumed replay); the rate counts only this run's. */
-  constructor(label: string, total: number, sink: ProgressSink, opts: { intervalMs?: number; base?: number } = {}) {
+  constructor(
+    label: string,
+    total: number,
+    sink: ProgressSink,
+    opts: { intervalMs?: number; base?: number } = {},
+  ) {
     this.#label = label;
     this.#total = total;
     this.#sink = sink;

@@ -10,7 +10,11 @@ const isSeq = (n: number | undefined) => n === undefined || (Number.isInteger(n)
  * REALER_ERR_REPLAY_RANGE naming the stored bounds: replaying "up to 900"
  * on a stream that ends at 500 is a typo, not a request to wait.
  */
-export async function resolveRange(broker: AdminBroker, stream: string, r: ReplayRange): Promise<{ from: number; to: number }> {
+export async function resolveRange(
+  broker: AdminBroker,
+  stream: string,
+  r: ReplayRange,
+): Promise<{ from: number; to: number }> {
   if (!isSeq(r.fromSeq) || !isSeq(r.toSeq)) throw new ReplayRangeInvalid("sequences are integers >= 1");
   const st = await broker.streamState(stream);
   if (st.messages === 0) throw new ReplayRangeInvalid(`${stream} stores nothing`);
@@ -22,6 +26,7 @@ export async function resolveRange(broker: AdminBroker, stream: string, r: Repla
   from ??= st.firstSeq;
   to ??= st.lastSeq;
   if (from > to) throw new ReplayRangeInvalid(`from ${from} is after to ${to} (${bounds})`);
-  if (from < st.firstSeq || to > st.lastSeq) throw new ReplayRangeInvalid(`${from}..${to} is outside what ${bounds}`);
+  if (from < st.firstSeq || to > st.lastSeq)
+    throw new ReplayRangeInvalid(`${from}..${to} is outside what ${bounds}`);
   return { from, to };
 }

@@ -26,12 +26,17 @@ export function decodeStored(data: Uint8Array): Event {
   }
 }
 
-export function render(event: Event, registry: EventRegistry, handlers: ReadonlyMap<string, Handler>): Rendering {
+export function render(
+  event: Event,
+  registry: EventRegistry,
+  handlers: ReadonlyMap<string, Handler>,
+): Rendering {
   const body = registry.get(event.type).decode(event.payload);
   const handler = handlers.get(event.type);
   if (!handler) throw new EventInvalid(`no handler for type ${event.type}`);
   const channels = [...new Set(handler.routes.map((t) => renderTemplate(t, body)))];
-  for (const c of channels) if (!isValidChannel(c)) throw new EventInvalid(`routed to an invalid channel ${c}`);
+  for (const c of channels)
+    if (!isValidChannel(c)) throw new EventInvalid(`routed to an invalid channel ${c}`);
   const rendered = handler.format(body, event, NO_CONTEXT);
   const data = JSON.stringify(rendered.data);
   return { event, outputs: channels.map((channel) => ({ channel, type: rendered.type, data })) };

@@ -48,19 +48,40 @@ export interface ReplayContext {
 }
 
 /** The stream and subject filter a request reads. */
-export function sourceOf(cfg: RealerConfig, req: ReplayRequest): { stream: string; subject: string | undefined } {
-  if (req.mode === "channel") return { stream: cfg.streams.channels.name, subject: channelSubject(cfg.subjects.channels, req.channel!) };
-  return { stream: cfg.streams.events.name, subject: req.type ? `${cfg.subjects.events}.${req.type}` : undefined };
+export function sourceOf(
+  cfg: RealerConfig,
+  req: ReplayRequest,
+): { stream: string; subject: string | undefined } {
+  if (req.mode === "channel")
+    return {
+      stream: cfg.streams.channels.name,
+      subject: channelSubject(cfg.subjects.channels, req.channel!),
+    };
+  return {
+    stream: cfg.streams.events.name,
+    subject: req.type ? `${cfg.subjects.events}.${req.type}` : undefined,
+  };
 }
 
 /** Checks a request and resolves its range; nothing is published. */
 export async function planReplay(ctx: ReplayContext, req: ReplayRequest): Promise<ReplayCheckpoint> {
-  if (req.mode === "channel" && (!req.channel || !isValidChannel(req.channel))) throw new ChannelInvalid(JSON.stringify(req.channel ?? ""));
+  if (req.mode === "channel" && (!req.channel || !isValidChannel(req.channel)))
+    throw new ChannelInvalid(JSON.stringify(req.channel ?? ""));
   if (req.mode === "events" && req.type) ctx.registry.get(req.type);
   if (req.rate !== undefined && !(req.rate >= 0)) throw new ReplayRangeInvalid("rate must be a number >= 0");
   const { from, to } = await resolveRange(ctx.broker, sourceOf(ctx.cfg, req).stream, req);
   const now = Date.now();
-  return { id: newReplayId(now), request: req, from, to, next: from, status: "running", counts: emptyCounts(), startedAt: now, updatedAt: now };
+  return {
+    id: newReplayId(now),
+    request: req,
+    from,
+    to,
+    next: from,
+    status: "running",
+    counts: emptyCounts(),
+    startedAt: now,
+    updatedAt: now,
+  };
 }
 
 export async function replay(ctx: ReplayContext, req: ReplayRequest): Promise<ReplayCheckpoint> {
@@ -90,10 +111,17 @@ export async function run(ctx: ReplayContext, cp: ReplayCheckpoint): Promise<Rep
       })
     : undefined;
   let unsaved = 0;
-  log.info({ from: cp.next, to: cp.to, request: req }, cp.next === cp.from ? "replay started" : "replay resumed");
+  log.info(
+    { from: cp.next, to: cp.to, request: req },
+    cp.next === cp.from ? "replay started" : "replay resumed",
+  );
   try {
     if (cp.next <= cp.to && !signal?.aborted) {
-      for await (const m of broker.read(stream, { ...(subject ? { subject } : {}), fromSeq: cp.next, toSeq: cp.to })) {
+      for await (const m of broker.read(stream, {
+        ...(subject ? { subject } : {}),
+        fromSeq: cp.next,
+        toSeq: cp.to,
+      })) {
         if (signal?.aborted) break;
         cp.counts.scanned++;
         if (req.mode === "channel") {
@@ -159,8 +187,17 @@ async function replayEvent(
     outputs.map((o) =>
       ctx.broker.publish(
         channelSubject(ctx.cfg.subjects.channels, o.channel),
-        encodeChannelMessage({ channel: o.channel, eventId: event.id, type: o.type, data: o.data, traceId: event.traceId }),
-        { msgId: `${event.id}:${o.channel}:replay:${cp.id}`, headers: { "Realer-Replay": cp.id, "Realer-Trace-Id": event.traceId } },
+        encodeChannelMessage({
+          channel: o.channel,
+          eventId: event.id,
+          type: o.type,
+          data: o.data,
+          traceId: event.traceId,
+        }),
+        {
+          msgId: `${event.id}:${o.channel}:replay:${cp.id}`,
+          headers: { "Realer-Replay": cp.id, "Realer-Trace-Id": event.traceId },
+        },
       ),
     ),
   );

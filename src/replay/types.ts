@@ -57,4 +57,10 @@ export interface ReplayCheckpoint {
   updatedAt: number;
 }
 
-export const emptyCounts = (): ReplayCounts => ({ scanned: 0, matched: 0, published: 0, duplicates: 0, failed: 0 });
+export const emptyCounts = (): ReplayCounts => ({
+  scanned: 0,
+  matched: 0,
+  published: 0,
+  duplicates: 0,
+  failed: 0,
+});

@@ -65,7 +65,10 @@ describe("the live admin page", () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
 
   it("refuses a missing or wrong admin token with REALER_ERR_ADMIN_UNAUTHORIZED", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }] as Record<string, string>[]) {
+    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: TOKEN }] as Record<
+      string,
+      string
+    >[]) {
       const res = await api("/admin/api/overview", { headers });
       assert.equal(res.status, 401);
       assert.equal(((await res.json()) as { code: string }).code, "REALER_ERR_ADMIN_UNAUTHORIZED");
@@ -78,9 +81,14 @@ describe("the live admin page", () => {
     const app = fastify();
     installErrorHandler(app);
     const cfg = testConfig();
-    await app.register(adminRoutes({ broker, cfg, log: createLogger({ level: "silent" }), domain: loadDomain() }));
+    await app.register(
+      adminRoutes({ broker, cfg, log: createLogger({ level: "silent" }), domain: loadDomain() }),
+    );
     try {
-      const res = await app.inject({ url: "/admin/api/overview", headers: { authorization: "Bearer anything" } });
+      const res = await app.inject({
+        url: "/admin/api/overview",
+        headers: { authorization: "Bearer anything" },
+      });
       assert.equal(res.statusCode, 403);
       assert.equal(res.json().code, "REALER_ERR_ADMIN_DISABLED");
     } finally {
@@ -90,9 +98,15 @@ describe("the live admin page", () => {
 
   it("answers bad replay requests with coded 4xx errors and dry-runs good ones", async () => {
     await emit();
-    await waitFor(async () => (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= 1, { what: "one channel message" });
+    await waitFor(async () => (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= 1, {
+      what: "one channel message",
+    });
     const post = (body: unknown) =>
-      api("/admin/api/replay", { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+      api("/admin/api/replay", {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const out = await post({ fromSeq: 1, toSeq: 500 });
     assert.equal(out.status, 400);
     const err = (await out.json()) as { code: string; message: string };
@@ -133,10 +147,16 @@ describe("the live admin page", () => {
         }
       })();
       try {
-        await page.waitForFunction(`Number(document.getElementById("acked").textContent) >= ${first + 20}`, undefined, {
+        await page.waitForFunction(
+          `Number(document.getElementById("acked").textContent) >= ${first + 20}`,
+          undefined,
+          {
+            timeout: 30_000,
+          },
+        );
+        await page.waitForFunction(`Number(document.getElementById("rate").textContent) > 0`, undefined, {
           timeout: 30_000,
         });
-        await page.waitForFunction(`Number(document.getElementById("rate").textContent) > 0`, undefined, { timeout: 30_000 });
         await page.waitForFunction(
           `Number(document.querySelector('#stages tr[data-stage="publish"] td:nth-child(3)')?.textContent) > 0`,
           undefined,
@@ -149,7 +169,9 @@ describe("the live admin page", () => {
       const later = Number(await page.textContent("#acked"));
       assert.ok(later > first, `processed count moved from ${first} to ${later}`);
       assert.ok((await page.locator("#chart-rate polyline").count()) === 1, "the rate chart is drawn");
-      await page.waitForFunction(`document.getElementById("balance").textContent === "0"`, undefined, { timeout: 30_000 });
+      await page.waitForFunction(`document.getElementById("balance").textContent === "0"`, undefined, {
+        timeout: 30_000,
+      });
       assert.equal(await page.textContent("#dead"), "0");
     } finally {
       await page.close();

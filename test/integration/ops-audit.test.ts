@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { filter } from "rxjs";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { map } from "rxjs";
 import { trackHub } from "../../src/admin/metrics-http.js";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createLogger } from "../../src/log/logger.js";
 import { audit, takeSnapshot } from "../../src/ops/audit.js";
@@ -43,7 +43,7 @@ describe("realer audit on JetStream", () => {
   async function emit(count: number): Promise<void> {
     for (let i = 0; i < count; i++) {
       n++;
-      await stack.producer.emit(CommentCreated.name, "thread:a1", {
+      await stack.producer.emit(CommentCreated.name, `k${n}`, {
         comment: { id: `a${n}`, threadId: "a1", author: "cy", text: `n ${n}`, createdAt: n },
       });
     }
@@ -54,7 +54,12 @@ describe("realer audit on JetStream", () => {
       async () => {
         const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
         const ch = await broker.streamState(stack.cfg.streams.channels.name);
-        return c.pending === 0 && c.ackPending === 0 && ch.lastSeq === expectedChannelSeq && stack.edge!.hub.position === ch.lastSeq;
+        return (
+          c.pending === 0 &&
+          c.ackPending === 0 &&
+          ch.lastSeq === expectedChannelSeq &&
+          stack.edge!.hub.position === ch.lastSeq
+        );
       },
       { timeoutMs: 30_000, what: "the system to settle every event" },
     );
@@ -74,15 +79,24 @@ describe("realer audit on JetStream", () => {
     );
     assert.equal(r.settled, 20);
     assert.equal(r.channels.stored, 20);
-    assert.deepEqual(r.channels.edges.map((e) => [e.received, e.frames, e.balance]), [[20, 20, 0]]);
+    assert.deepEqual(
+      r.channels.edges.map((e) => [e.received, e.frames, e.balance]),
+      [[20, 20, 0]],
+    );
     assert.match(formatAudit(r), /balanced: every \+1 has its -1/);
   });
 
   it("names the stage where a test drops messages on purpose", async () => {
     await stack.worker!.stop();
-    // Not a stage: a bare filter that swallows every other job between route and format.
+    // Not a stage, so nothing counts it: a bare operator that drops every other job between route and
+    // format without accounting for it (marks it skipped: later stages pass it by and settle acks it).
     const leak = Object.assign(
-      filter((job: Job) => Number((job.body as { comment: { id: string } }).comment.id.slice(1)) % 2 === 0),
+      map(
+        (job: Job): Job =>
+          Number((job.body as { comment: { id: string } }).comment.id.slice(1)) % 2 === 0
+            ? job
+            : { ...job, skipped: { stage: "leak", reason: "dropped on purpose" } },
+      ),
       { stageName: "leak", failures: [] },
     ) as unknown as Stage;
     const worker = new Worker({
@@ -106,15 +120,31 @@ describe("realer audit on JetStream", () => {
       await waitFor(
         async () => {
           const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
-          return c.pending === 0 && c.ackPending === 0 && (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === 25;
+          return (
+            c.pending === 0 &&
+            c.ackPending === 0 &&
+            (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === 25
+          );
         },
         { timeoutMs: 30_000, what: "the leaky worker to settle every event" },
       );
       const r = audit(a, await takeSnapshot(broker, stack.cfg, [localMetrics]));
       assert.equal(r.imbalances[0]?.stage, "format", formatAudit(r));
       assert.equal(r.imbalances[0]?.missing, 5);
-      assert.match(formatAudit(r), /IMBALANCE at format: 5 missing \(10 jobs passed route but 5 entered format\)/);
-      assert.equal(r.events.balance, 0, "the lost jobs were still settled (dead-lettered): the event ledger alone hides the leak");
+      assert.match(
+        formatAudit(r),
+        /IMBALANCE at format: 5 missing \(10 jobs passed route but 5 entered format\)/,
+      );
+      assert.equal(
+        r.events.balance,
+        0,
+        "every event was still settled: the event ledger alone hides the leak",
+      );
+      assert.deepEqual(
+        r.imbalances.slice(1).map((i) => [i.stage, i.missing]),
+        [["settle", -5]],
+        "settle saw 5 jobs that no stage let through",
+      );
     } finally {
       await worker.stop();
     }

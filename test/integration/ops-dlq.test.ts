@@ -3,8 +3,8 @@ import { after, before, describe, it } from "node:test";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { ensureStreams, loadDomain, startWorker } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
-import { decodeChannelMessage } from "../../src/events/envelope.js";
 import { EventInvalid } from "../../src/errors.js";
+import { decodeChannelMessage } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
 import { DeadLetters } from "../../src/ops/dlq.js";
 import { Producer } from "../../src/producer/producer.js";
@@ -37,7 +37,12 @@ describe("realer dlq on JetStream", () => {
       },
     });
     worker = await startWorker(broker, cfg, broken, log);
-    const producer = new Producer({ broker, registry: broken.registry, prefix: cfg.subjects.events, name: "test" });
+    const producer = new Producer({
+      broker,
+      registry: broken.registry,
+      prefix: cfg.subjects.events,
+      name: "test",
+    });
     for (let i = 0; i < 3; i++) {
       const { event } = await producer.emit(CommentCreated.name, "thread:d1", {
         comment: { id: `d${i}`, threadId: "d1", author: "bo", text: `lost ${i}`, createdAt: 1 },
@@ -61,7 +66,10 @@ describe("realer dlq on JetStream", () => {
 
   it("lists dead letters with where and why they failed", async () => {
     const list = await new DeadLetters(broker, cfg).list();
-    assert.deepEqual(list.map((d) => d.eventId), ids);
+    assert.deepEqual(
+      list.map((d) => d.eventId),
+      ids,
+    );
     for (const d of list) {
       assert.equal(d.stage, "format");
       assert.equal(d.code, "REALER_ERR_EVENT_INVALID");
@@ -80,7 +88,7 @@ describe("realer dlq on JetStream", () => {
     const d = await new DeadLetters(broker, cfg).show(first!.seq, loadDomain().registry);
     assert.equal(d.event?.id, ids[0]);
     assert.equal(d.event?.key, "thread:d1");
-    assert.deepEqual((d.event?.body as { comment: { text: string } }).comment.text, "lost 0");
+    assert.deepEqual((d.event!.body as { comment: { text: string } }).comment.text, "lost 0");
     assert.equal(d.headers["Realer-Stage"], "format");
   });
 
@@ -88,10 +96,16 @@ describe("realer dlq on JetStream", () => {
     const [first] = await new DeadLetters(broker, cfg).list();
     const r = await cli(["dlq", "redrive", String(first!.seq), "--nats", server.url]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, new RegExp(`redrove dead letter ${first!.seq} \\(event ${ids[0]}\\) to realer\\.events\\.comments\\.v1\\.CommentCreated`));
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `redrove dead letter ${first!.seq} \\(event ${ids[0]}\\) to realer\\.events\\.comments\\.v1\\.CommentCreated`,
+      ),
+    );
     const msg = await waitFor(
       async () => {
-        for await (const m of broker.read(cfg.streams.channels.name, { fromSeq: 1 })) return decodeChannelMessage(m.data);
+        for await (const m of broker.read(cfg.streams.channels.name, { fromSeq: 1 }))
+          return decodeChannelMessage(m.data);
         return undefined;
       },
       { timeoutMs: 30_000, what: "the redriven event on its channel" },
@@ -100,7 +114,10 @@ describe("realer dlq on JetStream", () => {
     assert.equal(msg.eventId, ids[0]);
     assert.match(msg.data, /"html":"lost 0"/);
     const left = await new DeadLetters(broker, cfg).list();
-    assert.deepEqual(left.map((d) => d.eventId), ids.slice(1));
+    assert.deepEqual(
+      left.map((d) => d.eventId),
+      ids.slice(1),
+    );
   });
 
   it("refuses unknown sequences and bad usage with codes, and purges", async () => {

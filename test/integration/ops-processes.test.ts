@@ -64,7 +64,11 @@ describe("operator commands against running processes", () => {
     await waitFor(
       async () => {
         const c = await broker.consumerState(cfg.streams.events.name, cfg.worker.durable);
-        return c.pending === 0 && c.ackPending === 0 && (await broker.streamState(cfg.streams.channels.name)).lastSeq === 8;
+        return (
+          c.pending === 0 &&
+          c.ackPending === 0 &&
+          (await broker.streamState(cfg.streams.channels.name)).lastSeq === 8
+        );
       },
       { timeoutMs: 30_000, what: "the worker process to handle every event" },
     );
@@ -92,7 +96,10 @@ describe("operator commands against running processes", () => {
     assert.match(t.stdout, /│ http:\/\/127\.0\.0\.1:\d+\s+│ yes\s+│ 0\s+│ 0\s+│ 8\s+│/);
     const j = await cli(["inspect", "--nats", server.url, "--json", "--stream", "REALER_CHANNELS"]);
     const parsed = JSON.parse(j.stdout) as { streams: { name: string; messages: number }[] };
-    assert.deepEqual(parsed.streams.map((s) => [s.name, s.messages]), [["REALER_CHANNELS", 8]]);
+    assert.deepEqual(
+      parsed.streams.map((s) => [s.name, s.messages]),
+      [["REALER_CHANNELS", 8]],
+    );
   });
 
   it("audits the running processes and balances on a quiet system", async () => {
@@ -113,9 +120,20 @@ describe("operator commands against running processes", () => {
     const s = await cli(["inspect", "--nats", server.url, "--stream", "NO_SUCH"]);
     assert.equal(s.code, 1);
     assert.match(s.stderr, /realer: REALER_ERR_STREAM_NOT_FOUND: stream NO_SUCH does not exist/);
-    const m = await cli(["audit", "--nats", server.url, "--metrics", "http://127.0.0.1:9/metrics", "--window", "10ms"]);
+    const m = await cli([
+      "audit",
+      "--nats",
+      server.url,
+      "--metrics",
+      "http://127.0.0.1:9/metrics",
+      "--window",
+      "10ms",
+    ]);
     assert.equal(m.code, 1);
-    assert.match(m.stderr, /realer: REALER_ERR_METRICS_UNAVAILABLE: could not read metrics from http:\/\/127\.0\.0\.1:9\/metrics/);
+    assert.match(
+      m.stderr,
+      /realer: REALER_ERR_METRICS_UNAVAILABLE: could not read metrics from http:\/\/127\.0\.0\.1:9\/metrics/,
+    );
     const w = await cli(["audit", "--nats", server.url, "--window", "soon"]);
     assert.equal(w.code, 2);
     assert.match(w.stderr, /--window soon: expected a duration/);

@@ -36,14 +36,23 @@ describe("realer replay on JetStream", () => {
     eventIds = [];
     for (let i = 0; i < EVENTS; i++) {
       const { event } = await stack.producer.emit(CommentCreated.name, "thread:t1", {
-        comment: { id: `c${i}`, threadId: "t1", author: "ann", text: `comment ${i}`, createdAt: 1_700_000_000_000 + i },
+        comment: {
+          id: `c${i}`,
+          threadId: "t1",
+          author: "ann",
+          text: `comment ${i}`,
+          createdAt: 1_700_000_000_000 + i,
+        },
       });
       eventIds.push(event.id);
     }
-    await waitFor(async () => (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === EVENTS, {
-      timeoutMs: 30_000,
-      what: "the worker to publish every channel message",
-    });
+    await waitFor(
+      async () => (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === EVENTS,
+      {
+        timeoutMs: 30_000,
+        what: "the worker to publish every channel message",
+      },
+    );
   });
 
   after(async () => {
@@ -94,23 +103,39 @@ describe("realer replay on JetStream", () => {
     assert.equal(first.eventId, eventIds[3]);
     assert.match(first.before!.data, /"html":"comment 3"/);
     assert.match(first.after.data, /"html":"<p>comment 3<\/p>"/);
-    const same = await dryRun(context({ handlers: stack.domain.handlers }), { mode: "events", fromSeq: 4, toSeq: 9 });
+    const same = await dryRun(context({ handlers: stack.domain.handlers }), {
+      mode: "events",
+      fromSeq: 4,
+      toSeq: 9,
+    });
     assert.equal(same.unchanged, 6, "the current formatter renders what was produced");
-    assert.equal((await broker.streamState(stack.cfg.streams.channels.name)).lastSeq, EVENTS, "a dry run publishes nothing");
+    assert.equal(
+      (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq,
+      EVENTS,
+      "a dry run publishes nothing",
+    );
   });
 
   it("after a formatter change re-renders exactly the events of the range, with rate and ETA in its progress", async () => {
     const lines: string[] = [];
     const before = (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq;
-    const cp = await replay(context({ progress: { write: (s: string) => lines.push(s) }, progressIntervalMs: 40 }), {
-      mode: "events",
-      fromSeq: 4,
-      toSeq: 9,
-      rate: 20,
-    });
+    const cp = await replay(
+      context({ progress: { write: (s: string) => lines.push(s) }, progressIntervalMs: 40 }),
+      {
+        mode: "events",
+        fromSeq: 4,
+        toSeq: 9,
+        rate: 20,
+      },
+    );
     assert.equal(cp.status, "done");
     assert.deepEqual(
-      { matched: cp.counts.matched, published: cp.counts.published, duplicates: cp.counts.duplicates, failed: cp.counts.failed },
+      {
+        matched: cp.counts.matched,
+        published: cp.counts.published,
+        duplicates: cp.counts.duplicates,
+        failed: cp.counts.failed,
+      },
       { matched: 6, published: 6, duplicates: 0, failed: 0 },
     );
     const replayed = await channelTail(before + 1);
@@ -126,7 +151,10 @@ describe("realer replay on JetStream", () => {
     assert.ok(lines.length >= 2, `several progress lines, got ${JSON.stringify(lines)}`);
     for (const l of lines) assert.match(l, /\d+\/6 \| \d+(\.\d)? ev\/s \| ETA (\d\d:\d\d|--:--)/);
     assert.match(lines.at(-1)!, /100% 6\/6 .* ETA 00:00/);
-    assert.ok(lines.some((l) => /ETA 00:0[0-9]/.test(l) && !/100%/.test(l)), "an ETA while running");
+    assert.ok(
+      lines.some((l) => /ETA 00:0[0-9]/.test(l) && !/100%/.test(l)),
+      "an ETA while running",
+    );
   });
 
   it("resumes an interrupted replay where it stopped, redoing nothing", async () => {
@@ -145,7 +173,11 @@ describe("realer replay on JetStream", () => {
     assert.equal(resumed.counts.duplicates, 0, "nothing was redone");
 
     const mine = (await channelTail(startSeq + 1)).filter((r) => r.m.headers["Realer-Replay"] === stopped.id);
-    assert.deepEqual(mine.map((r) => r.cm.eventId), eventIds, "each event replayed once, in order");
+    assert.deepEqual(
+      mine.map((r) => r.cm.eventId),
+      eventIds,
+      "each event replayed once, in order",
+    );
     const again = await resume(context(), stopped.id);
     assert.equal(again.status, "done", "resuming a finished replay does nothing");
     assert.equal((await broker.streamState(stack.cfg.streams.channels.name)).lastSeq, startSeq + EVENTS);
@@ -156,19 +188,33 @@ describe("realer replay on JetStream", () => {
     const cp = await replay(context(), { mode: "channel", channel: "thread:t1", fromSeq: 10, toSeq: 12 });
     assert.equal(cp.counts.published, 3);
     const resent = await channelTail(before + 1);
-    assert.deepEqual(resent.map((r) => r.cm.eventId), eventIds.slice(9, 12));
+    assert.deepEqual(
+      resent.map((r) => r.cm.eventId),
+      eventIds.slice(9, 12),
+    );
   });
 
   it("refuses ranges outside the stream, reversed ranges and unknown replays with codes", async () => {
-    await assert.rejects(replay(context(), { mode: "events", fromSeq: 5, toSeq: 999 }), (err: Error & { code?: string }) => {
-      assert.equal(err.code, "REALER_ERR_REPLAY_RANGE");
-      assert.match(err.message, /5\.\.999 is outside what REALER_EVENTS stores 1\.\.12/);
-      return true;
+    await assert.rejects(
+      replay(context(), { mode: "events", fromSeq: 5, toSeq: 999 }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, "REALER_ERR_REPLAY_RANGE");
+        assert.match(err.message, /5\.\.999 is outside what REALER_EVENTS stores 1\.\.12/);
+        return true;
+      },
+    );
+    await assert.rejects(replay(context(), { mode: "events", fromSeq: 9, toSeq: 3 }), {
+      code: "REALER_ERR_REPLAY_RANGE",
     });
-    await assert.rejects(replay(context(), { mode: "events", fromSeq: 9, toSeq: 3 }), { code: "REALER_ERR_REPLAY_RANGE" });
-    await assert.rejects(replay(context(), { mode: "events", fromSeq: 0 }), { code: "REALER_ERR_REPLAY_RANGE" });
-    await assert.rejects(replay(context(), { mode: "events", type: "no.such.Type" }), { code: "REALER_ERR_EVENT_UNKNOWN_TYPE" });
-    await assert.rejects(replay(context(), { mode: "channel", channel: "bad channel" }), { code: "REALER_ERR_CHANNEL_INVALID" });
+    await assert.rejects(replay(context(), { mode: "events", fromSeq: 0 }), {
+      code: "REALER_ERR_REPLAY_RANGE",
+    });
+    await assert.rejects(replay(context(), { mode: "events", type: "no.such.Type" }), {
+      code: "REALER_ERR_EVENT_UNKNOWN_TYPE",
+    });
+    await assert.rejects(replay(context(), { mode: "channel", channel: "bad channel" }), {
+      code: "REALER_ERR_CHANNEL_INVALID",
+    });
     await assert.rejects(resume(context(), "rnothere"), { code: "REALER_ERR_REPLAY_NOT_FOUND" });
   });
 
@@ -179,10 +225,12 @@ describe("realer replay on JetStream", () => {
     assert.match(ok.stdout, /replay r\w+ done: 1\.\.4 next 5; scanned 4, matched 4, published 4/);
     const bad = await cli(["replay", "--nats", server.url, "--from", "1", "--to", "5000"]);
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /realer: REALER_ERR_REPLAY_RANGE: replay range is invalid: 1\.\.5000 is outside/);
+    assert.match(
+      bad.stderr,
+      /realer: REALER_ERR_REPLAY_RANGE: replay range is invalid: 1\.\.5000 is outside/,
+    );
     const usage = await cli(["replay", "--nats", server.url, "--from", "x"]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--from x: expected an integer/);
   });
 });
-

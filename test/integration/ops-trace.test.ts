@@ -25,7 +25,8 @@ describe("a trace id from producer to worker log to channel message", () => {
     await ensureStreams(broker, cfg);
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        for (const l of chunk.toString().split("\n")) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+        for (const l of chunk.toString().split("\n"))
+          if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
         done();
       },
     });
@@ -39,7 +40,12 @@ describe("a trace id from producer to worker log to channel message", () => {
   });
 
   it("logs the producer's trace id when the worker settles the event, and the channel message carries it", async () => {
-    const producer = new Producer({ broker, registry: loadDomain().registry, prefix: cfg.subjects.events, name: "test" });
+    const producer = new Producer({
+      broker,
+      registry: loadDomain().registry,
+      prefix: cfg.subjects.events,
+      name: "test",
+    });
     const { event } = await producer.emit(
       CommentCreated.name,
       "thread:tr",

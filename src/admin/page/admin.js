@@ -18,7 +18,9 @@ function spark(id, values) {
   if (!svg) return;
   const max = Math.max(1, ...values);
   const step = values.length > 1 ? 120 / (values.length - 1) : 0;
-  const pts = values.map((v, i) => `${(i * step).toFixed(1)},${(30 - (v / max) * 28 - 1).toFixed(1)}`).join(" ");
+  const pts = values
+    .map((v, i) => `${(i * step).toFixed(1)},${(30 - (v / max) * 28 - 1).toFixed(1)}`)
+    .join(" ");
   svg.innerHTML = `<polyline points="${pts}"></polyline>`;
 }
 
@@ -46,7 +48,9 @@ function render(o) {
     `${o.audit.produced} produced = ${o.audit.acked} acked + ${o.audit.dead} dead-lettered + ${o.audit.inFlightChange} in flight` +
     ` (balance ${o.audit.balance})`;
   $("imbalances").replaceChildren(
-    ...o.audit.imbalances.map((t) => Object.assign(document.createElement("li"), { textContent: t, className: "bad" })),
+    ...o.audit.imbalances.map((t) =>
+      Object.assign(document.createElement("li"), { textContent: t, className: "bad" }),
+    ),
   );
   const before = new Map((prev?.stages ?? []).map((s) => [s.stage, s]));
   $("stages").replaceChildren(
