@@ -80,9 +80,11 @@ describe("realer audit on JetStream", () => {
     assert.equal(r.settled, 20);
     assert.equal(r.channels.stored, 20);
     assert.deepEqual(
-      r.channels.edges.map((e) => [e.received, e.frames, e.balance]),
-      [[20, 20, 0]],
+      r.channels.edges.map((e) => [e.received, e.balance]),
+      [[20, 0]],
     );
+    // Frames count heartbeats too: at least one per message for the one subscriber.
+    assert.ok(r.channels.edges[0]!.frames >= 20, `frames written: ${r.channels.edges[0]!.frames}`);
     assert.match(formatAudit(r), /balanced: every \+1 has its -1/);
   });
 
