@@ -8,24 +8,26 @@
  * the median of each is reported with the ratio, and the worker's RSS is
  * sampled through its run to show that memory stays flat.
  *
- * Environment: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 2),
- * BENCH_IN_FLIGHT (default 256, the worker's maxInFlight).
+ * Environment: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 3),
+ * BENCH_IN_FLIGHT (default 256, the worker's maxInFlight), BENCH_ONLY (floor or
+ * worker: run one phase, e.g. under --cpu-prof).
  */
 import { randomUUID } from "node:crypto";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
 import type { Delivery } from "../src/broker/types.js";
-import { ensureStreams, loadDomain } from "../src/cli/wiring.js";
 import { defaultConfig, type RealerConfig } from "../src/config/config.js";
-import { CommentCreated } from "../src/demo/comments.js";
+import { CommentCreated, registerComments } from "../src/demo/comments.js";
 import { createEvent, encodeChannelMessage, encodeEvent } from "../src/events/envelope.js";
+import { EventRegistry } from "../src/events/registry.js";
 import { createLogger } from "../src/log/logger.js";
 import { standardPipeline } from "../src/pipeline/pipeline.js";
 import { Worker } from "../src/worker/worker.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 
 const N = Number(process.env.BENCH_EVENTS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 256);
+const ONLY = process.env.BENCH_ONLY;
 const THREADS = 1000;
 const MB = 1024 * 1024;
 
@@ -33,7 +35,14 @@ interface Result {
   eventsPerSec: number;
   seconds: number;
   rssMb: number[];
+  /** CPU time of this (client) process per event, microseconds. */
+  cpuUs: number;
 }
+
+const cpuSince = (c: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / N;
+};
 
 function benchConfig(url: string): RealerConfig {
   const cfg = defaultConfig();
@@ -50,8 +59,9 @@ async function prepare() {
   const server = await startNatsServer();
   const cfg = benchConfig(server.url);
   const broker = await JetStreamBroker.connect({ servers: server.url, name: "bench" });
-  await ensureStreams(broker, cfg);
-  const text = "A comment of about a hundred characters, with <b>markup</b> & quotes \"to\" escape, as users write.";
+  for (const spec of Object.values(cfg.streams)) await broker.ensureStream(spec);
+  const text =
+    'A comment of about a hundred characters, with <b>markup</b> & quotes "to" escape, as users write.';
   for (let i = 0; i < N; i += 500) {
     const batch = [];
     for (let j = i; j < Math.min(N, i + 500); j++) {
@@ -59,7 +69,12 @@ async function prepare() {
       const payload = CommentCreated.encode({
         comment: { id: randomUUID(), threadId: thread, author: `user${j % 97}`, text, createdAt: Date.now() },
       } as never);
-      const e = createEvent({ type: CommentCreated.name, key: `thread:${thread}`, payload, producer: "bench" });
+      const e = createEvent({
+        type: CommentCreated.name,
+        key: `thread:${thread}`,
+        payload,
+        producer: "bench",
+      });
       batch.push(broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id }));
     }
     await Promise.all(batch);
@@ -99,7 +114,13 @@ async function floor(): Promise<Result> {
     maxDeliver: w.maxDeliver + 1,
     maxAckPending: w.maxAckPending,
   });
-  const data = JSON.stringify({ id: randomUUID(), threadId: "t1", author: "user1", html: "x".repeat(110), createdAt: Date.now() });
+  const data = JSON.stringify({
+    id: randomUUID(),
+    threadId: "t1",
+    author: "user1",
+    html: "x".repeat(110),
+    createdAt: Date.now(),
+  });
   const rss = sampler();
   let inFlight = 0;
   let done = 0;
@@ -117,6 +138,7 @@ async function floor(): Promise<Result> {
     rss.at(++done);
     wake?.();
   };
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const threshold = Math.max(1, Math.floor(IN_FLIGHT / 4));
   while (done < N) {
@@ -124,7 +146,10 @@ async function floor(): Promise<Result> {
     if (free >= threshold || (free > 0 && inFlight === 0)) {
       inFlight += free;
       let got = 0;
-      for await (const d of broker.fetch(cfg.streams.events.name, w.durable, { max: free, expiresMs: w.fetchExpiresMs })) {
+      for await (const d of broker.fetch(cfg.streams.events.name, w.durable, {
+        max: free,
+        expiresMs: w.fetchExpiresMs,
+      })) {
         got++;
         void handle(d);
       }
@@ -132,15 +157,17 @@ async function floor(): Promise<Result> {
     } else await changed();
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuUs = cpuSince(c0);
   await fx.close();
-  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss };
+  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss, cpuUs };
 }
 
 /** The worker with the standard stages, as `realer worker` runs it. */
 async function worker(): Promise<Result> {
   const fx = await prepare();
   const { broker, cfg } = fx;
-  const domain = loadDomain();
+  const registry = new EventRegistry();
+  const handlers = registerComments(registry);
   const rss = sampler();
   let done = 0;
   let finished: () => void = () => {};
@@ -152,45 +179,58 @@ async function worker(): Promise<Result> {
     config: cfg.worker,
     pipeline: standardPipeline({
       broker,
-      registry: domain.registry,
-      handlers: domain.handlers,
+      registry,
+      handlers,
       channelPrefix: cfg.subjects.channels,
       spec: { "*": ["validate", "route", "format", "publish"] },
     }),
     log: createLogger({ level: "silent" }),
     onSettled: (s) => {
-      if (s.outcome !== "acked") throw new Error(`event ${s.job.delivery.seq} was ${s.outcome}: ${s.job.failure?.error.message}`);
+      if (s.outcome !== "acked")
+        throw new Error(`event ${s.job.delivery.seq} was ${s.outcome}: ${s.job.failure?.error.message}`);
       rss.at(++done);
       if (done === N) finished();
     },
   });
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   await w.start();
   await all;
   const seconds = (performance.now() - t0) / 1000;
+  const cpuUs = cpuSince(c0);
   await w.stop();
   await fx.close();
-  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss };
+  return { eventsPerSec: N / seconds, seconds, rssMb: rss.rss, cpuUs };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const fmt = (r: Result) => `${Math.round(r.eventsPerSec)} events/s (${r.seconds.toFixed(2)} s), RSS MB at 10/25/50/75/100%: ${r.rssMb.join(" ")}`;
+const fmt = (r: Result) =>
+  `${Math.round(r.eventsPerSec)} events/s (${r.seconds.toFixed(2)} s), client CPU ${r.cpuUs.toFixed(0)} us/event, ` +
+  `RSS MB at 10/25/50/75/100%: ${r.rssMb.join(" ")}`;
 
 const floors: Result[] = [];
 const workers: Result[] = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  const f = await floor();
-  floors.push(f);
-  console.log(`round ${round} floor : ${fmt(f)}`);
-  const w = await worker();
-  workers.push(w);
-  console.log(`round ${round} worker: ${fmt(w)}`);
+  if (ONLY !== "worker") {
+    const f = await floor();
+    floors.push(f);
+    console.log(`round ${round} floor : ${fmt(f)}`);
+  }
+  if (ONLY !== "floor") {
+    const w = await worker();
+    workers.push(w);
+    console.log(`round ${round} worker: ${fmt(w)}`);
+  }
+  if (!ONLY) console.log(`round ${round} ratio : ${((workers.at(-1)!.eventsPerSec / floors.at(-1)!.eventsPerSec) * 100).toFixed(1)}%`);
 }
+if (ONLY) process.exit(0);
 const fMed = median(floors.map((r) => r.eventsPerSec));
 const wMed = median(workers.map((r) => r.eventsPerSec));
+const peakRss = Math.max(...workers.flatMap((r) => r.rssMb));
 console.log(
   `\nworker pipeline, ${N} events, maxInFlight ${IN_FLIGHT}, ${ROUNDS} round(s), medians:\n` +
     `  floor (fetch + publish + ack): ${Math.round(fMed)} events/s\n` +
     `  worker (decode -> validate -> route -> format -> publish -> ack): ${Math.round(wMed)} events/s\n` +
-    `  ratio: ${((wMed / fMed) * 100).toFixed(1)}% of the floor (goal >= 80%)`,
+    `  ratio: ${((wMed / fMed) * 100).toFixed(1)}% of the floor (goal >= 80%)\n` +
+    `  worker client CPU: ${median(workers.map((r) => r.cpuUs)).toFixed(0)} us/event vs floor ${median(floors.map((r) => r.cpuUs)).toFixed(0)}; worker peak RSS ${peakRss} MB`,
 );

@@ -4,6 +4,9 @@
  *   realer_stage_in_total{stage} = sum over outcomes of realer_stage_out_total{stage,outcome}
  * once the worker is idle. A stage whose sides differ is where a run leaks.
  * `realer audit` and /metrics read these names: keep them stable.
+ *
+ * Counting is on the hot path (several counts per event), so it adds to plain
+ * numbers; the prom-client counters copy them when /metrics is scraped.
  */
 import type { Counter } from "prom-client";
 import { counter } from "./registry.js";
@@ -13,35 +16,60 @@ export type StageOutcome = "passed" | "dropped" | "retried" | "failed";
 /** What settle did with an event. */
 export type SettleOutcome = "acked" | "retried" | "dead" | "fatal";
 
-const stageIn = () => counter("realer_stage_in_total", "Jobs that entered a pipeline stage", ["stage"]);
-const stageOut = () =>
-  counter("realer_stage_out_total", "Jobs that left a pipeline stage, by outcome", ["stage", "outcome"]);
-const settled = () => counter("realer_events_settled_total", "Events settled by workers, by outcome", ["outcome"]);
+const STAGE_OUTCOMES: readonly StageOutcome[] = ["passed", "dropped", "retried", "failed"];
+const SETTLE_OUTCOMES: readonly SettleOutcome[] = ["acked", "retried", "dead", "fatal"];
 
-type Child = ReturnType<Counter<string>["labels"]>;
+interface StageCounts {
+  in: number;
+  out: Record<StageOutcome, number>;
+}
 
-/** A stage's counters, bound to their labels once so counting is cheap on the hot path. */
+const stages = new Map<string, StageCounts>();
+const settled: Record<SettleOutcome, number> = { acked: 0, retried: 0, dead: 0, fatal: 0 };
+
+/** Copies totals into a counter: counters only go up, so it is reset and set to the total. */
+function copy(c: Counter<string>, rows: [Record<string, string>, number][]): void {
+  c.reset();
+  for (const [labels, v] of rows) if (v > 0) c.inc(labels, v);
+}
+
+function register(): void {
+  counter("realer_stage_in_total", "Jobs that entered a pipeline stage", ["stage"], (c) =>
+    copy(c, [...stages].map(([stage, n]) => [{ stage }, n.in])),
+  );
+  counter("realer_stage_out_total", "Jobs that left a pipeline stage, by outcome", ["stage", "outcome"], (c) =>
+    copy(
+      c,
+      [...stages].flatMap(([stage, n]) => STAGE_OUTCOMES.map((outcome) => [{ stage, outcome }, n.out[outcome]] as [Record<string, string>, number])),
+    ),
+  );
+  counter("realer_events_settled_total", "Events settled by workers, by outcome", ["outcome"], (c) =>
+    copy(c, SETTLE_OUTCOMES.map((outcome) => [{ outcome }, settled[outcome]])),
+  );
+}
+register();
+
+/** A stage's counters. */
 export interface StageLedger {
   in(): void;
   out(outcome: StageOutcome): void;
 }
 
+/** The ledger of `stage`; stages of one name (in several pipelines) share it. */
 export function stageLedger(stage: string): StageLedger {
-  const i = stageIn().labels({ stage });
-  const outs = new Map<StageOutcome, Child>();
+  let n = stages.get(stage);
+  if (!n) stages.set(stage, (n = { in: 0, out: { passed: 0, dropped: 0, retried: 0, failed: 0 } }));
+  const counts = n;
   return {
-    in: () => i.inc(),
+    in: () => {
+      counts.in++;
+    },
     out: (outcome) => {
-      let c = outs.get(outcome);
-      if (!c) outs.set(outcome, (c = stageOut().labels({ stage, outcome })));
-      c.inc();
+      counts.out[outcome]++;
     },
   };
 }
 
-const settledChildren = new Map<SettleOutcome, Child>();
 export function countSettled(outcome: SettleOutcome): void {
-  let c = settledChildren.get(outcome);
-  if (!c) settledChildren.set(outcome, (c = settled().labels({ outcome })));
-  c.inc();
+  settled[outcome]++;
 }

@@ -12,10 +12,28 @@ const counters = new Map<string, Counter<string>>();
 const gauges = new Map<string, Gauge<string>>();
 const histograms = new Map<string, Histogram<string>>();
 
-/** The counter of that name, created on first use (so modules can share one by name). */
-export function counter(name: string, help: string, labelNames: string[] = []): Counter<string> {
+/**
+ * The counter of that name, created on first use (so modules can share one by name).
+ * `collect`, given by the first caller, runs before every scrape: hot paths can
+ * count in plain numbers and copy them into the counter only when it is read.
+ */
+export function counter(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  collect?: (c: Counter<string>) => void,
+): Counter<string> {
   let c = counters.get(name);
-  if (!c) counters.set(name, (c = new Counter({ name, help, labelNames, registers: [registry] })));
+  if (!c) {
+    c = new Counter({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      ...(collect ? { collect: function (this: Counter<string>) { collect(this); } } : {}),
+    });
+    counters.set(name, c);
+  }
   return c;
 }
 

@@ -3,22 +3,22 @@
  *
  * Every event is decoded first (the type is in the envelope), then runs the
  * stage list of its type, one job per key at a time (keyed.ts), then settle
- * (in the worker). A stage list names built-in stages ("validate", "dedupe",
+ * (in the worker). Built-in stages never error the stream; a user operator
+ * should be wrapped with `defineStage`, which guards every job. A stage list names built-in stages ("validate", "dedupe",
  * "route", "format", "publish") and/or holds `Stage` objects written by the
  * user (stage.ts). Without a list of its own, a type runs `spec["*"]`, and
  * without that DEFAULT_STAGES. See docs/stages.md.
  */
-import { catchError, defaultIfEmpty, map, type Observable, of, type OperatorFunction, pipe, take } from "rxjs";
+import { connect, filter, merge, type OperatorFunction, pipe } from "rxjs";
 import type { Broker } from "../broker/types.js";
-import { ConfigInvalid, StageLostJob } from "../errors.js";
+import { ConfigInvalid } from "../errors.js";
 import type { EventRegistry } from "../events/registry.js";
 import { decode } from "./decode.js";
 import { dedupe, type DedupeOptions } from "./dedupe.js";
 import { format } from "./format.js";
-import { perKey } from "./keyed.js";
+import { keyed } from "./keyed.js";
 import { publish } from "./publish.js";
 import { route } from "./route.js";
-import { fail } from "./stage.js";
 import type { Handler, Job, Stage } from "./types.js";
 import { validate } from "./validate.js";
 
@@ -78,35 +78,36 @@ export function assembleStages(
   return (source) => stages.reduce((obs, st) => obs.pipe(st), source);
 }
 
-/** Runs one job through `stages`, guaranteeing exactly one job out: the contract settle relies on. */
-function runOne(job: Job, stages: OperatorFunction<Job, Job>, type: string): Observable<Job> {
-  return of(job).pipe(
-    stages,
-    take(1),
-    catchError((err: unknown) => of(fail(job, "pipeline", err))),
-    defaultIfEmpty(undefined),
-    map((out) => out ?? fail(job, "pipeline", new StageLostJob(type))),
-  );
-}
+/** A job's ordering key; it must not change inside the stages (a failure keeps it). Undecodable jobs are their own key. */
+const keyOf = (job: Job) => (job.event ? `k:${job.event.key}` : `seq:${job.delivery.seq}`);
+const typeOf = (job: Job) => (job.failure ? "" : (job.event?.type ?? ""));
 
-/** The worker's pipeline: decode, then each type's stages with per-key order. `settle` follows in the worker. */
+/**
+ * The worker's pipeline: decode, then each type's stages with per-key order
+ * (keyed.ts). The stages are subscribed once: jobs are split by type into
+ * one branch per stage list and merged again. `settle` follows in the worker.
+ */
 export function standardPipeline(o: PipelineOptions): OperatorFunction<Job, Job> {
   const catalogue = builtinStages(o);
   const built = new Map<string, Stage>();
   const spec = o.spec ?? {};
-  const fallback = assembleStages(spec["*"] ?? DEFAULT_STAGES, catalogue, built);
-  const byType = new Map<string, OperatorFunction<Job, Job>>();
-  for (const type of o.registry.names()) {
-    byType.set(type, spec[type] ? assembleStages(spec[type], catalogue, built) : fallback);
-  }
   for (const type of Object.keys(spec)) {
     if (type !== "*" && !o.registry.has(type)) throw new ConfigInvalid(`pipeline for unregistered event type "${type}"`);
   }
-  return pipe(
-    decode(o.registry),
-    perKey(
-      (job) => (job.event && !job.failure ? `k:${job.event.key}` : `seq:${job.delivery.seq}`),
-      (job) => (job.failure ? of(job) : runOne(job, byType.get(job.event!.type) ?? fallback, job.event!.type)),
-    ),
-  );
+  const fallback = assembleStages(spec["*"] ?? DEFAULT_STAGES, catalogue, built);
+  const own = new Map<string, OperatorFunction<Job, Job>>();
+  for (const type of Object.keys(spec)) if (type !== "*") own.set(type, assembleStages(spec[type]!, catalogue, built));
+  const byType: OperatorFunction<Job, Job> =
+    own.size === 0
+      ? fallback
+      : connect((jobs) =>
+          merge(
+            ...[...own].map(([type, stages]) => jobs.pipe(filter((j) => typeOf(j) === type), stages)),
+            jobs.pipe(
+              filter((j) => !own.has(typeOf(j))),
+              fallback,
+            ),
+          ),
+        );
+  return pipe(decode(o.registry), keyed(keyOf, byType));
 }

@@ -17,11 +17,23 @@ function lookup(body: Record<string, unknown>, path: string): unknown {
 
 /** Fills a channel template such as "thread:{comment.thread_id}" from an event body. */
 export function renderTemplate(template: string, body: Record<string, unknown>): string {
-  return template.replace(/\{([A-Za-z0-9_.]+)\}/g, (_, path: string) => {
-    const v = lookup(body, path);
-    if (v === undefined || v === null || v === "") throw new EventInvalid(`field ${path} is empty (route ${template})`);
-    return String(v);
-  });
+  return compileTemplate(template)(body);
+}
+
+/** Parses a template once into a function of the body; the route stage calls it per event. */
+export function compileTemplate(template: string): (body: Record<string, unknown>) => string {
+  const parts = template.split(/\{([A-Za-z0-9_.]+)\}/);
+  // Odd indexes are field paths, even ones literal text.
+  return (body) => {
+    let out = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) {
+      const path = parts[i]!;
+      const v = lookup(body, path);
+      if (v === undefined || v === null || v === "") throw new EventInvalid(`field ${path} is empty (route ${template})`);
+      out += String(v) + parts[i + 1]!;
+    }
+    return out;
+  };
 }
 
 /**
@@ -30,10 +42,11 @@ export function renderTemplate(template: string, body: Record<string, unknown>):
  * outside the grammar drops the event with REALER_ERR_EVENT_INVALID.
  */
 export function route(handlers: ReadonlyMap<string, Handler>) {
+  const compiled = new Map([...handlers].map(([type, h]) => [type, h.routes.map(compileTemplate)]));
   return syncStage("route", [EventInvalid], (job) => {
-    const handler = handlers.get(job.event!.type);
-    if (!handler) throw new EventInvalid(`no handler for type ${job.event!.type}`);
-    const channels = [...new Set(handler.routes.map((t) => renderTemplate(t, job.body!)))];
+    const templates = compiled.get(job.event!.type);
+    if (!templates) throw new EventInvalid(`no handler for type ${job.event!.type}`);
+    const channels = templates.length === 1 ? [templates[0]!(job.body!)] : [...new Set(templates.map((t) => t(job.body!)))];
     for (const c of channels) if (!isValidChannel(c)) throw new EventInvalid(`routed to an invalid channel ${c}`);
     return { ...job, channels };
   });

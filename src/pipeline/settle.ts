@@ -8,7 +8,7 @@
  * them; a second dead letter of the same delivery is suppressed by its dedupe id.
  */
 import { mergeMap, type OperatorFunction } from "rxjs";
-import type { Broker } from "../broker/types.js";
+import type { Broker, Delivery } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
@@ -67,11 +67,43 @@ async function deadLetter(job: Job, opts: SettleOptions, reason: string): Promis
   });
 }
 
-async function settleOne(job: Job, opts: SettleOptions): Promise<Outcome> {
+/**
+ * Acks the deliveries settled during one turn of the event loop together, at
+ * its end. The NATS client writes whatever was queued in one microtask burst
+ * as one socket write; acks spread over many microtask hops (one per job, as
+ * jobs leave the pipeline) would each cost a write. Each promise resolves
+ * once its ack is sent, so a draining worker never closes the connection
+ * with acks still waiting.
+ */
+function ackBatcher(): (d: Delivery) => Promise<void> {
+  let batch: { d: Delivery; done: (err?: unknown) => void }[] | undefined;
+  const flush = () => {
+    const b = batch!;
+    batch = undefined;
+    for (const { d, done } of b) {
+      try {
+        d.ack();
+        done();
+      } catch (err) {
+        done(err);
+      }
+    }
+  };
+  return (d) =>
+    new Promise<void>((resolve, reject) => {
+      if (!batch) {
+        batch = [];
+        setImmediate(flush);
+      }
+      batch.push({ d, done: (err) => (err === undefined ? resolve() : reject(err)) });
+    });
+}
+
+async function settleOne(job: Job, opts: SettleOptions, ack: (d: Delivery) => Promise<void>): Promise<Outcome> {
   const d = job.delivery;
   const f = job.failure;
   if (!f) {
-    d.ack();
+    await ack(d);
     // One debug line per event, with the producer's trace id, so an operator can follow an event end to end.
     if (opts.log.isLevelEnabled("debug")) opts.log.debug({ seq: d.seq, eventId: job.event?.id, traceId: job.event?.traceId }, "event acked");
     return "acked";
@@ -102,10 +134,11 @@ async function settleOne(job: Job, opts: SettleOptions): Promise<Outcome> {
 }
 
 export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
+  const ack = ackBatcher();
   return mergeMap(async (job): Promise<Settled> => {
     let outcome: Outcome;
     try {
-      outcome = await settleOne(job, opts);
+      outcome = await settleOne(job, opts, ack);
     } catch (err) {
       // A settle call that throws (a closed connection) must not end the stream:
       // the claim runs out and the event is delivered again.

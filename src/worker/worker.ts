@@ -162,7 +162,10 @@ export class Worker {
     const threshold = Math.max(1, Math.floor(max / 4));
     while (this.#state === "running") {
       const free = max - this.#inFlight - this.#reserved;
-      if (free >= threshold || (free > 0 && this.#reserved === 0)) this.#launch(free);
+      // Pull in batches of at least a quarter of the credit: pulling whenever
+      // one slot frees costs a pull request per event. An idle worker pulls
+      // for whatever it has free.
+      if (free >= threshold || (free > 0 && this.#inFlight === 0 && this.#reserved === 0)) this.#launch(free);
       await this.#changed();
     }
   }
