@@ -71,10 +71,13 @@ export class Connection {
   #backlogUpTo = 0;
   #mailbox: Entry[] | undefined;
   #closed = false;
-  #timers: NodeJS.Timeout[] = [];
+  // Allocated only when used: thousands of idle connections each save the bytes.
+  #timers: NodeJS.Timeout[] | undefined;
+  #grace: NodeJS.Timeout | undefined;
+  #sinkClosed = false;
+  #goneWaiters: (() => void)[] | undefined;
   readonly #sink: SseSink;
   readonly #o: ConnectionOptions;
-  readonly #gone: Promise<void>;
 
   constructor(sink: SseSink, o: ConnectionOptions) {
     this.#sink = sink;
@@ -82,12 +85,7 @@ export class Connection {
     this.channels = o.channels;
     this.cursor = o.cursor;
     this.#written = o.cursor;
-    this.#gone = new Promise((resolve) => {
-      sink.once("close", () => {
-        this.#finish("client");
-        resolve();
-      });
-    });
+    sink.once("close", () => this.#onSinkClose());
   }
 
   get closed(): boolean {
@@ -105,7 +103,11 @@ export class Connection {
 
   /** Resolves once the socket is closed. */
   gone(): Promise<void> {
-    return this.#gone;
+    if (this.#sinkClosed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.#goneWaiters ??= [];
+      this.#goneWaiters.push(resolve);
+    });
   }
 
   /** Holds live frames in the mailbox until `resumeWith` has written its backlog. */
@@ -293,7 +295,7 @@ export class Connection {
     const delay = when - Date.now();
     const t = setTimeout(
       () => {
-        this.#timers = this.#timers.filter((x) => x !== t);
+        this.#timers = this.#timers?.filter((x) => x !== t);
         if (this.#closed) return;
         if (delay > MAX_TIMER_MS) this.#at(when, fn);
         else fn();
@@ -301,21 +303,29 @@ export class Connection {
       Math.max(0, Math.min(delay, MAX_TIMER_MS)),
     );
     t.unref();
+    this.#timers ??= [];
     this.#timers.push(t);
+  }
+
+  #onSinkClose(): void {
+    this.#sinkClosed = true;
+    clearTimeout(this.#grace);
+    this.#finish("client");
+    for (const resolve of this.#goneWaiters ?? []) resolve();
+    this.#goneWaiters = undefined;
   }
 
   #finish(reason: CloseReason): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#drop();
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers = [];
+    for (const t of this.#timers ?? []) clearTimeout(t);
+    this.#timers = undefined;
     if (reason !== "client") {
       this.#sink.end();
       // A client that never reads would keep the socket (and its buffer) forever.
-      const t = setTimeout(() => this.#sink.destroy(), this.#o.limits.closeGraceMs);
-      t.unref();
-      void this.#gone.then(() => clearTimeout(t));
+      this.#grace = setTimeout(() => this.#sink.destroy(), this.#o.limits.closeGraceMs);
+      this.#grace.unref();
     }
     this.#o.onClose(this, reason);
   }
