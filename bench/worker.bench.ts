@@ -221,7 +221,10 @@ for (let round = 1; round <= ROUNDS; round++) {
     workers.push(w);
     console.log(`round ${round} worker: ${fmt(w)}`);
   }
-  if (!ONLY) console.log(`round ${round} ratio : ${((workers.at(-1)!.eventsPerSec / floors.at(-1)!.eventsPerSec) * 100).toFixed(1)}%`);
+  if (!ONLY)
+    console.log(
+      `round ${round} ratio : ${((workers.at(-1)!.eventsPerSec / floors.at(-1)!.eventsPerSec) * 100).toFixed(1)}%`,
+    );
 }
 if (ONLY) process.exit(0);
 const fMed = median(floors.map((r) => r.eventsPerSec));

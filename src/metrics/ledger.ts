@@ -35,16 +35,30 @@ function copy(c: Counter<string>, rows: [Record<string, string>, number][]): voi
 
 function register(): void {
   counter("realer_stage_in_total", "Jobs that entered a pipeline stage", ["stage"], (c) =>
-    copy(c, [...stages].map(([stage, n]) => [{ stage }, n.in])),
-  );
-  counter("realer_stage_out_total", "Jobs that left a pipeline stage, by outcome", ["stage", "outcome"], (c) =>
     copy(
       c,
-      [...stages].flatMap(([stage, n]) => STAGE_OUTCOMES.map((outcome) => [{ stage, outcome }, n.out[outcome]] as [Record<string, string>, number])),
+      [...stages].map(([stage, n]) => [{ stage }, n.in]),
     ),
   );
+  counter(
+    "realer_stage_out_total",
+    "Jobs that left a pipeline stage, by outcome",
+    ["stage", "outcome"],
+    (c) =>
+      copy(
+        c,
+        [...stages].flatMap(([stage, n]) =>
+          STAGE_OUTCOMES.map(
+            (outcome) => [{ stage, outcome }, n.out[outcome]] as [Record<string, string>, number],
+          ),
+        ),
+      ),
+  );
   counter("realer_events_settled_total", "Events settled by workers, by outcome", ["outcome"], (c) =>
-    copy(c, SETTLE_OUTCOMES.map((outcome) => [{ outcome }, settled[outcome]])),
+    copy(
+      c,
+      SETTLE_OUTCOMES.map((outcome) => [{ outcome }, settled[outcome]]),
+    ),
   );
 }
 register();
@@ -57,15 +71,18 @@ export interface StageLedger {
 
 /** The ledger of `stage`; stages of one name (in several pipelines) share it. */
 export function stageLedger(stage: string): StageLedger {
-  let n = stages.get(stage);
-  if (!n) stages.set(stage, (n = { in: 0, out: { passed: 0, dropped: 0, retried: 0, failed: 0 } }));
-  const counts = n;
+  let counts = stages.get(stage);
+  if (!counts) {
+    counts = { in: 0, out: { passed: 0, dropped: 0, retried: 0, failed: 0 } };
+    stages.set(stage, counts);
+  }
+  const n = counts;
   return {
     in: () => {
-      counts.in++;
+      n.in++;
     },
     out: (outcome) => {
-      counts.out[outcome]++;
+      n.out[outcome]++;
     },
   };
 }

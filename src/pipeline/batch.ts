@@ -25,7 +25,9 @@ export function batch(name: string, fn: BatchFn, opts: BatchOptions = {}) {
   const maxSize = Math.max(1, opts.maxSize ?? 100);
   const maxWaitMs = opts.maxWaitMs ?? 10;
   const timeoutMs = opts.timeoutMs ?? 5_000;
-  let open: { jobs: Job[]; waiters: { resolve: (j: Job) => void; reject: (e: unknown) => void }[] } | undefined;
+  let open:
+    | { jobs: Job[]; waiters: { resolve: (j: Job) => void; reject: (e: unknown) => void }[] }
+    | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   const flush = () => {
@@ -40,8 +42,9 @@ export function batch(name: string, fn: BatchFn, opts: BatchOptions = {}) {
     });
     Promise.race([fn(b.jobs), timeout])
       .then((out) => {
-        if (out.length !== b.jobs.length) throw new Error(`batch ${name} returned ${out.length} jobs for ${b.jobs.length}`);
-        b.waiters.forEach((w, i) => w.resolve(out[i]!));
+        if (out.length !== b.jobs.length)
+          throw new Error(`batch ${name} returned ${out.length} jobs for ${b.jobs.length}`);
+        for (const [i, w] of b.waiters.entries()) w.resolve(out[i]!);
       })
       .catch((err: unknown) => {
         for (const w of b.waiters) w.reject(err);

@@ -21,7 +21,8 @@ export function dedupe(opts: DedupeOptions = {}) {
     const id = job.event!.id;
     const seq = job.delivery.seq;
     const first = seen.get(id);
-    if (first !== undefined && first !== seq) return skip(job, "dedupe", `duplicate of event ${id} at sequence ${first}`);
+    if (first !== undefined && first !== seq)
+      return skip(job, "dedupe", `duplicate of event ${id} at sequence ${first}`);
     if (first === undefined) {
       seen.set(id, seq);
       if (seen.size > capacity) seen.delete(seen.keys().next().value!);

@@ -1,4 +1,4 @@
-import { syncStage, skip } from "./stage.js";
+import { skip, syncStage } from "./stage.js";
 import type { Job } from "./types.js";
 
 /**

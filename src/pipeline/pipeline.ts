@@ -14,7 +14,7 @@ import type { Broker } from "../broker/types.js";
 import { ConfigInvalid } from "../errors.js";
 import type { EventRegistry } from "../events/registry.js";
 import { decode } from "./decode.js";
-import { dedupe, type DedupeOptions } from "./dedupe.js";
+import { type DedupeOptions, dedupe } from "./dedupe.js";
 import { format } from "./format.js";
 import { keyed } from "./keyed.js";
 import { publish } from "./publish.js";
@@ -71,7 +71,8 @@ export function assembleStages(
     if (!stage) {
       const make = catalogue.get(s);
       if (!make) throw new ConfigInvalid(`unknown stage "${s}"; known: ${[...catalogue.keys()].join(", ")}`);
-      built.set(s, (stage = make()));
+      stage = make();
+      built.set(s, stage);
     }
     return stage;
   });
@@ -92,17 +93,24 @@ export function standardPipeline(o: PipelineOptions): OperatorFunction<Job, Job>
   const built = new Map<string, Stage>();
   const spec = o.spec ?? {};
   for (const type of Object.keys(spec)) {
-    if (type !== "*" && !o.registry.has(type)) throw new ConfigInvalid(`pipeline for unregistered event type "${type}"`);
+    if (type !== "*" && !o.registry.has(type))
+      throw new ConfigInvalid(`pipeline for unregistered event type "${type}"`);
   }
   const fallback = assembleStages(spec["*"] ?? DEFAULT_STAGES, catalogue, built);
   const own = new Map<string, OperatorFunction<Job, Job>>();
-  for (const type of Object.keys(spec)) if (type !== "*") own.set(type, assembleStages(spec[type]!, catalogue, built));
+  for (const type of Object.keys(spec))
+    if (type !== "*") own.set(type, assembleStages(spec[type]!, catalogue, built));
   const byType: OperatorFunction<Job, Job> =
     own.size === 0
       ? fallback
       : connect((jobs) =>
           merge(
-            ...[...own].map(([type, stages]) => jobs.pipe(filter((j) => typeOf(j) === type), stages)),
+            ...[...own].map(([type, stages]) =>
+              jobs.pipe(
+                filter((j) => typeOf(j) === type),
+                stages,
+              ),
+            ),
             jobs.pipe(
               filter((j) => !own.has(typeOf(j))),
               fallback,

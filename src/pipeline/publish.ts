@@ -18,7 +18,13 @@ export function publish(broker: Broker, subjectPrefix: string) {
         job.outputs!.map((o) =>
           broker.publish(
             channelSubject(subjectPrefix, o.channel),
-            encodeChannelMessage({ channel: o.channel, eventId: event.id, type: o.type, data: o.data, traceId: event.traceId }),
+            encodeChannelMessage({
+              channel: o.channel,
+              eventId: event.id,
+              type: o.type,
+              data: o.data,
+              traceId: event.traceId,
+            }),
             { msgId: `${event.id}:${o.channel}` },
           ),
         ),

@@ -29,7 +29,8 @@ export function compileTemplate(template: string): (body: Record<string, unknown
     for (let i = 1; i < parts.length; i += 2) {
       const path = parts[i]!;
       const v = lookup(body, path);
-      if (v === undefined || v === null || v === "") throw new EventInvalid(`field ${path} is empty (route ${template})`);
+      if (v === undefined || v === null || v === "")
+        throw new EventInvalid(`field ${path} is empty (route ${template})`);
       out += String(v) + parts[i + 1]!;
     }
     return out;
@@ -46,8 +47,10 @@ export function route(handlers: ReadonlyMap<string, Handler>) {
   return syncStage("route", [EventInvalid], (job) => {
     const templates = compiled.get(job.event!.type);
     if (!templates) throw new EventInvalid(`no handler for type ${job.event!.type}`);
-    const channels = templates.length === 1 ? [templates[0]!(job.body!)] : [...new Set(templates.map((t) => t(job.body!)))];
-    for (const c of channels) if (!isValidChannel(c)) throw new EventInvalid(`routed to an invalid channel ${c}`);
+    const channels =
+      templates.length === 1 ? [templates[0]!(job.body!)] : [...new Set(templates.map((t) => t(job.body!)))];
+    for (const c of channels)
+      if (!isValidChannel(c)) throw new EventInvalid(`routed to an invalid channel ${c}`);
     return { ...job, channels };
   });
 }

@@ -99,16 +99,27 @@ function ackBatcher(): (d: Delivery) => Promise<void> {
     });
 }
 
-async function settleOne(job: Job, opts: SettleOptions, ack: (d: Delivery) => Promise<void>): Promise<Outcome> {
+async function settleOne(
+  job: Job,
+  opts: SettleOptions,
+  ack: (d: Delivery) => Promise<void>,
+): Promise<Outcome> {
   const d = job.delivery;
   const f = job.failure;
   if (!f) {
     await ack(d);
     // One debug line per event, with the producer's trace id, so an operator can follow an event end to end.
-    if (opts.log.isLevelEnabled("debug")) opts.log.debug({ seq: d.seq, eventId: job.event?.id, traceId: job.event?.traceId }, "event acked");
+    if (opts.log.isLevelEnabled("debug"))
+      opts.log.debug({ seq: d.seq, eventId: job.event?.id, traceId: job.event?.traceId }, "event acked");
     return "acked";
   }
-  const ctx = { seq: d.seq, attempt: d.deliveryCount, stage: f.stage, code: codeOf(f.error), traceId: job.event?.traceId };
+  const ctx = {
+    seq: d.seq,
+    attempt: d.deliveryCount,
+    stage: f.stage,
+    code: codeOf(f.error),
+    traceId: job.event?.traceId,
+  };
   if (f.disposition === "fatal") {
     d.nak();
     opts.log.error({ ...ctx, err: f.error }, "fatal failure: the worker stops");

@@ -8,7 +8,16 @@
  * All three pass failed and skipped jobs by untouched, turn a throw into a
  * failure of that job only (never an Rx error), and count the ledger.
  */
-import { catchError, defaultIfEmpty, map, mergeMap, type Observable, of, type OperatorFunction, take } from "rxjs";
+import {
+  catchError,
+  defaultIfEmpty,
+  map,
+  mergeMap,
+  type Observable,
+  type OperatorFunction,
+  of,
+  take,
+} from "rxjs";
 import { dispositionOf, type RealerErrorConstructor, StageLostJob } from "../errors.js";
 import { type StageLedger, stageLedger } from "../metrics/ledger.js";
 import type { Job, Stage } from "./types.js";
@@ -36,11 +45,19 @@ function countOut(ledger: StageLedger, name: string, job: Job): Job {
   return job;
 }
 
-function asStage(name: string, failures: readonly RealerErrorConstructor[], op: OperatorFunction<Job, Job>): Stage {
+function asStage(
+  name: string,
+  failures: readonly RealerErrorConstructor[],
+  op: OperatorFunction<Job, Job>,
+): Stage {
   return Object.assign(op, { stageName: name, failures });
 }
 
-export function syncStage(name: string, failures: readonly RealerErrorConstructor[], fn: (job: Job) => Job): Stage {
+export function syncStage(
+  name: string,
+  failures: readonly RealerErrorConstructor[],
+  fn: (job: Job) => Job,
+): Stage {
   const ledger = stageLedger(name);
   return asStage(
     name,

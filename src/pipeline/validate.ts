@@ -14,7 +14,8 @@ export function validate(handlers: ReadonlyMap<string, Handler>) {
   return syncStage("validate", [EventInvalid], (job) => {
     const event = job.event!;
     if (!event.id) throw new EventInvalid("missing id");
-    if (!event.key || event.key.length > MAX_KEY_LENGTH) throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
+    if (!event.key || event.key.length > MAX_KEY_LENGTH)
+      throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
     const handler = handlers.get(event.type);
     if (!handler) throw new EventInvalid(`no handler for type ${event.type}`);
     const why = handler.validate?.(job.body!, event);

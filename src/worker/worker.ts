@@ -199,7 +199,10 @@ export class Worker {
         // already sent (claimed, never seen, redelivered only after the ack
         // wait). Draining lets each open pull end on its own, within
         // `fetchExpiresMs`, and processes what it brings.
-        for await (const d of broker.fetch(stream, config.durable, { max: n, expiresMs: config.fetchExpiresMs })) {
+        for await (const d of broker.fetch(stream, config.durable, {
+          max: n,
+          expiresMs: config.fetchExpiresMs,
+        })) {
           got++;
           this.#failures = 0;
           this.#reserved--;

@@ -13,16 +13,24 @@ describe("worker pipeline configuration", () => {
   });
 
   it("exits non-zero naming an unknown stage", async () => {
-    const w = spawnWorker(fx.server.url, { REALER_WORKER_PIPELINES: '{"*":["validate","teleport","publish"]}' });
+    const w = spawnWorker(fx.server.url, {
+      REALER_WORKER_PIPELINES: '{"*":["validate","teleport","publish"]}',
+    });
     const { code } = await w.exited;
     assert.equal(code, 1);
-    assert.match(w.output(), /realer: REALER_ERR_CONFIG_INVALID: .*unknown stage "teleport"; known: validate, dedupe, route, format, publish/);
+    assert.match(
+      w.output(),
+      /realer: REALER_ERR_CONFIG_INVALID: .*unknown stage "teleport"; known: validate, dedupe, route, format, publish/,
+    );
   });
 
   it("exits non-zero when REALER_WORKER_PIPELINES is not a JSON object of stage lists", async () => {
     const w = spawnWorker(fx.server.url, { REALER_WORKER_PIPELINES: '{"*":"validate"}' });
     const { code } = await w.exited;
     assert.notEqual(code, 0);
-    assert.match(w.output(), /REALER_ERR_CONFIG_INVALID: .*REALER_WORKER_PIPELINES: "\*" is not a list of stage names/);
+    assert.match(
+      w.output(),
+      /REALER_ERR_CONFIG_INVALID: .*REALER_WORKER_PIPELINES: "\*" is not a list of stage names/,
+    );
   });
 });

@@ -33,7 +33,9 @@ describe("two worker processes, one killed mid-run", () => {
     await fx?.close();
   });
 
-  it("delivers every event to its channel exactly once when a worker is SIGKILLed", { timeout: 120_000 }, async (t) => {
+  it("delivers every event to its channel exactly once when a worker is SIGKILLed", {
+    timeout: 120_000,
+  }, async (t) => {
     const { broker, cfg, server } = fx;
     const events = Array.from({ length: EVENTS }, (_, i) => comment(`t${i % THREADS}`, `comment ${i}`));
     await publishEvents(broker, cfg, events);
@@ -70,10 +72,15 @@ describe("two worker processes, one killed mid-run", () => {
     assert.deepEqual(duplicates, [], "no channel message is stored twice");
     assert.equal(records.length, EVENTS);
     assert.equal(perChannel.size, THREADS);
-    for (const [channel, n] of perChannel) assert.equal(n, EVENTS / THREADS, `${channel} has every event once`);
+    for (const [channel, n] of perChannel)
+      assert.equal(n, EVENTS / THREADS, `${channel} has every event once`);
     const expected = new Set(events.map((e) => e.id));
     for (const r of records) assert.ok(expected.has(r.eventId), `${r.eventId} is one of the events`);
-    assert.equal((await broker.streamState(cfg.streams.deadLetters.name)).messages, 0, "nothing was dead-lettered");
+    assert.equal(
+      (await broker.streamState(cfg.streams.deadLetters.name)).messages,
+      0,
+      "nothing was dead-lettered",
+    );
 
     survivor.proc.kill("SIGTERM");
     assert.deepEqual(await survivor.exited, { code: 0, signal: null }, survivor.output());

@@ -53,17 +53,25 @@ describe("dead letters", () => {
       if (job.event!.id === poison.id) throw new Error("template crashed on comment");
       return job;
     });
-    running = await startInProcessWorker(fx, { spec: { "*": ["validate", breaks, "route", "format", "publish"] } });
+    running = await startInProcessWorker(fx, {
+      spec: { "*": ["validate", breaks, "route", "format", "publish"] },
+    });
     await publishEvents(fx.broker, fx.cfg, events);
 
-    const [dead] = await waitFor(async () => ((await deadLetters(fx)).length > 0 ? deadLetters(fx) : undefined), {
-      timeoutMs: 30_000,
-      what: "a dead letter",
-    });
-    const channels = await waitFor(async () => {
-      const r = await readChannels(fx.broker, fx.cfg);
-      return r.length >= 300 ? r : undefined;
-    }, { timeoutMs: 30_000, what: "the other 300 channel messages" });
+    const [dead] = await waitFor(
+      async () => ((await deadLetters(fx)).length > 0 ? deadLetters(fx) : undefined),
+      {
+        timeoutMs: 30_000,
+        what: "a dead letter",
+      },
+    );
+    const channels = await waitFor(
+      async () => {
+        const r = await readChannels(fx.broker, fx.cfg);
+        return r.length >= 300 ? r : undefined;
+      },
+      { timeoutMs: 30_000, what: "the other 300 channel messages" },
+    );
 
     assert.ok(dead);
     assert.equal(decodeEvent(dead.data).id, poison.id, "the dead letter is the original event");
@@ -75,8 +83,13 @@ describe("dead letters", () => {
     assert.equal(dead.headers.tenant, "acme", "the event's own headers are kept");
     assert.equal(channels.length, 300);
     assert.ok(!channels.some((c) => c.eventId === poison.id), "the poison event produced nothing");
-    const mine = running.settled.filter((s) => s.job.delivery.seq === Number(dead.headers["Realer-Source-Seq"]));
-    assert.deepEqual(mine.map((s) => s.outcome), ["retried", "retried", "dead"]);
+    const mine = running.settled.filter(
+      (s) => s.job.delivery.seq === Number(dead.headers["Realer-Source-Seq"]),
+    );
+    assert.deepEqual(
+      mine.map((s) => s.outcome),
+      ["retried", "retried", "dead"],
+    );
     assert.equal(running.settled.filter((s) => s.outcome === "acked").length, 300);
     assert.equal((await deadLetters(fx)).length, 1);
   });
@@ -96,11 +109,17 @@ describe("dead letters", () => {
     // Three workers claim it and die without settling: their claims run out.
     const claimed: Delivery[] = [];
     for (let i = 0; i < cfg.worker.maxDeliver; i++) {
-      for await (const d of broker.fetch(cfg.streams.events.name, cfg.worker.durable, { max: 1, expiresMs: 5_000 })) {
+      for await (const d of broker.fetch(cfg.streams.events.name, cfg.worker.durable, {
+        max: 1,
+        expiresMs: 5_000,
+      })) {
         claimed.push(d);
       }
     }
-    assert.deepEqual(claimed.map((d) => d.deliveryCount), [1, 2, 3]);
+    assert.deepEqual(
+      claimed.map((d) => d.deliveryCount),
+      [1, 2, 3],
+    );
 
     let ran = 0;
     const counts = syncStage("count", [], (job) => {
@@ -108,17 +127,23 @@ describe("dead letters", () => {
       return job;
     });
     running = await startInProcessWorker(fx, { spec: { "*": [counts, "route", "format", "publish"] } });
-    const [dead] = await waitFor(async () => ((await deadLetters(fx)).length > 0 ? deadLetters(fx) : undefined), {
-      timeoutMs: 20_000,
-      what: "a dead letter",
-    });
+    const [dead] = await waitFor(
+      async () => ((await deadLetters(fx)).length > 0 ? deadLetters(fx) : undefined),
+      {
+        timeoutMs: 20_000,
+        what: "a dead letter",
+      },
+    );
     assert.ok(dead);
     assert.equal(dead.headers["Realer-Code"], "REALER_ERR_MAX_DELIVERIES");
     assert.equal(dead.headers["Realer-Stage"], "attempts");
     assert.equal(dead.headers["Realer-Attempts"], "4");
     assert.match(dead.headers["Realer-Reason"]!, /delivered 3 times without being settled/);
     assert.equal(ran, 0, "the stages never ran on it again");
-    assert.deepEqual(running.settled.map((s) => s.outcome), ["dead"]);
+    assert.deepEqual(
+      running.settled.map((s) => s.outcome),
+      ["dead"],
+    );
     assert.equal((await readChannels(broker, cfg)).length, 0);
   });
 });

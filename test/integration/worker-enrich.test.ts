@@ -49,7 +49,9 @@ describe("a slow enrich", () => {
       },
       { timeoutMs: 10_000, heartbeatMs },
     );
-    running = await startInProcessWorker(fx, { spec: { "*": ["validate", slow, "route", "format", "publish"] } });
+    running = await startInProcessWorker(fx, {
+      spec: { "*": ["validate", slow, "route", "format", "publish"] },
+    });
     const e = comment("t1", "takes a while to enrich");
     await publishEvents(fx.broker, fx.cfg, [e]);
     await waitFor(() => running!.settled.length >= 1, { timeoutMs: 20_000, what: "the event settled" });
@@ -72,7 +74,10 @@ describe("a slow enrich", () => {
     const { worker } = await run(60_000);
     assert.ok(worker.counts.claimed >= 2, `claimed ${worker.counts.claimed} times`);
     // The redelivered copy publishes under the same dedupe id: still one channel message.
-    await waitFor(() => running!.settled.length >= worker.counts.claimed, { timeoutMs: 20_000, what: "every copy settled" });
+    await waitFor(() => running!.settled.length >= worker.counts.claimed, {
+      timeoutMs: 20_000,
+      what: "every copy settled",
+    });
     assert.equal((await readChannels(fx.broker, fx.cfg)).length, 1);
   });
 });

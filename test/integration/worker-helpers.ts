@@ -10,7 +10,7 @@ import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
-import { createEvent, decodeChannelMessage, encodeEvent, type Event } from "../../src/events/envelope.js";
+import { createEvent, decodeChannelMessage, type Event, encodeEvent } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
 import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
@@ -54,7 +54,12 @@ export function comment(thread: string, text: string, id = randomUUID()): Event 
 }
 
 /** Stores events on the events stream, `window` publishes at a time, in order within each window's start. */
-export async function publishEvents(broker: JetStreamBroker, cfg: RealerConfig, events: Event[], window = 256): Promise<void> {
+export async function publishEvents(
+  broker: JetStreamBroker,
+  cfg: RealerConfig,
+  events: Event[],
+  window = 256,
+): Promise<void> {
   for (let i = 0; i < events.length; i += window) {
     await Promise.all(
       events
@@ -65,8 +70,13 @@ export async function publishEvents(broker: JetStreamBroker, cfg: RealerConfig, 
 }
 
 /** Stores events one after another, so the stream holds them in exactly this order. */
-export async function publishInOrder(broker: JetStreamBroker, cfg: RealerConfig, events: Event[]): Promise<void> {
-  for (const e of events) await broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
+export async function publishInOrder(
+  broker: JetStreamBroker,
+  cfg: RealerConfig,
+  events: Event[],
+): Promise<void> {
+  for (const e of events)
+    await broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
 }
 
 export interface ChannelRecord {
@@ -98,8 +108,14 @@ export interface ConsumerCounts {
 }
 
 /** The durable's counts, straight from the JetStream API. */
-export async function consumerCounts(broker: JetStreamBroker, stream: string, durable: string): Promise<ConsumerCounts> {
-  const r = await broker.nc.request(`$JS.API.CONSUMER.INFO.${stream}.${durable}`, undefined, { timeout: 5000 });
+export async function consumerCounts(
+  broker: JetStreamBroker,
+  stream: string,
+  durable: string,
+): Promise<ConsumerCounts> {
+  const r = await broker.nc.request(`$JS.API.CONSUMER.INFO.${stream}.${durable}`, undefined, {
+    timeout: 5000,
+  });
   const info = JSON.parse(new TextDecoder().decode(r.data)) as {
     num_pending: number;
     num_ack_pending: number;

@@ -34,7 +34,9 @@ describe("per-key order", () => {
     await fx?.close();
   });
 
-  it("keeps the events of each key in order at concurrency 64 while keys run in parallel", { timeout: 90_000 }, async (t) => {
+  it("keeps the events of each key in order at concurrency 64 while keys run in parallel", {
+    timeout: 90_000,
+  }, async (t) => {
     const events = [];
     for (let i = 0; i < PER_KEY; i++) for (let k = 0; k < KEYS; k++) events.push(comment(`k${k}`, `${i}`));
     await publishInOrder(fx.broker, fx.cfg, events);
@@ -57,8 +59,13 @@ describe("per-key order", () => {
       },
       { timeoutMs: 10_000 },
     );
-    running = await startInProcessWorker(fx, { spec: { "*": ["validate", jitter, "route", "format", "publish"] } });
-    await waitFor(() => running!.settled.length >= KEYS * PER_KEY, { timeoutMs: 60_000, what: "every event settled" });
+    running = await startInProcessWorker(fx, {
+      spec: { "*": ["validate", jitter, "route", "format", "publish"] },
+    });
+    await waitFor(() => running!.settled.length >= KEYS * PER_KEY, {
+      timeoutMs: 60_000,
+      what: "every event settled",
+    });
 
     t.diagnostic(`peak jobs in the jitter stage at once: ${peak}`);
     assert.ok(peak > CONCURRENCY / 2, `keys ran in parallel (peak ${peak})`);
@@ -74,7 +81,8 @@ describe("per-key order", () => {
       perChannel.get(r.channel)!.push(Number(html));
     }
     assert.equal(perChannel.size, KEYS);
-    for (const [channel, seen] of perChannel) assert.deepEqual(seen, inOrder, `${channel} stored in event order`);
+    for (const [channel, seen] of perChannel)
+      assert.deepEqual(seen, inOrder, `${channel} stored in event order`);
     assert.ok(running.settled.every((s) => s.outcome === "acked"));
   });
 });

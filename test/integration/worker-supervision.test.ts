@@ -59,7 +59,10 @@ describe("worker supervision", () => {
     assert.equal(stored.length, N - after.pending, "every event it took was fully published and acked");
 
     running = await startInProcessWorker(fx);
-    await waitFor(() => running!.settled.length >= after.pending, { timeoutMs: 60_000, what: "the rest settled" });
+    await waitFor(() => running!.settled.length >= after.pending, {
+      timeoutMs: 60_000,
+      what: "the rest settled",
+    });
     assert.ok(
       running.settled.every((s) => s.outcome === "acked" && s.job.delivery.deliveryCount === 1),
       "nothing the drained worker held came back",
@@ -88,7 +91,11 @@ describe("worker supervision", () => {
         };
       },
     });
-    await publishEvents(fx.broker, fx.cfg, Array.from({ length: 200 }, (_, i) => comment(`t${i % 3}`, `c${i}`)));
+    await publishEvents(
+      fx.broker,
+      fx.cfg,
+      Array.from({ length: 200 }, (_, i) => comment(`t${i % 3}`, `c${i}`)),
+    );
     const t0 = Date.now();
     running = await startInProcessWorker(fx, { broker: flaky });
     await waitFor(() => running!.settled.length >= 200, { timeoutMs: 30_000, what: "200 events settled" });
@@ -102,7 +109,11 @@ describe("worker supervision", () => {
   it("loses and duplicates nothing when the server restarts mid-run", { timeout: 90_000 }, async () => {
     const { broker, cfg, server } = fx;
     const N = 3_000;
-    await publishEvents(broker, cfg, Array.from({ length: N }, (_, i) => comment(`t${i % 10}`, `comment ${i}`)));
+    await publishEvents(
+      broker,
+      cfg,
+      Array.from({ length: N }, (_, i) => comment(`t${i % 10}`, `comment ${i}`)),
+    );
     running = await startInProcessWorker(fx);
     await waitFor(async () => (await broker.streamState(cfg.streams.channels.name)).messages >= 500, {
       timeoutMs: 30_000,

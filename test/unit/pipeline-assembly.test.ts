@@ -11,7 +11,12 @@ import { encodeEvent } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
 import { registry as metrics } from "../../src/metrics/registry.js";
 import { filter } from "../../src/pipeline/filter.js";
-import { builtinStages, DEFAULT_STAGES, type PipelineOptions, standardPipeline } from "../../src/pipeline/pipeline.js";
+import {
+  builtinStages,
+  DEFAULT_STAGES,
+  type PipelineOptions,
+  standardPipeline,
+} from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { syncStage } from "../../src/pipeline/stage.js";
 import { Worker } from "../../src/worker/worker.js";
@@ -25,8 +30,12 @@ async function ledger(): Promise<Ledger> {
   const out: Ledger = new Map();
   for (const m of await metrics.getMetricsAsJSON()) {
     if (m.name !== "realer_stage_in_total" && m.name !== "realer_stage_out_total") continue;
-    for (const v of (m as unknown as { values: { value: number; labels: Record<string, string> } [] }).values) {
-      const k = m.name === "realer_stage_in_total" ? `in|${v.labels.stage}` : `out|${v.labels.stage}|${v.labels.outcome}`;
+    for (const v of (m as unknown as { values: { value: number; labels: Record<string, string> }[] })
+      .values) {
+      const k =
+        m.name === "realer_stage_in_total"
+          ? `in|${v.labels.stage}`
+          : `out|${v.labels.stage}|${v.labels.outcome}`;
       out.set(k, v.value);
     }
   }
@@ -88,18 +97,25 @@ describe("assembled pipelines", () => {
     assert.throws(() => standardPipeline(options({ spec: { "nope.v1.Thing": DEFAULT_STAGES } })), {
       code: "REALER_ERR_CONFIG_INVALID",
     });
-    assert.deepEqual([...builtinStages(options()).keys()], ["validate", "dedupe", "route", "format", "publish"]);
+    assert.deepEqual(
+      [...builtinStages(options()).keys()],
+      ["validate", "dedupe", "route", "format", "publish"],
+    );
   });
 
   it("runs user stages named in configuration, and balances the ledger of every stage", async () => {
     let flaky = 0;
     const stages = new Map([
-      ["no-spam", () => filter("no-spam", (j) => !(j.body!.comment as { text: string }).text.includes("spam"), "spam")],
+      [
+        "no-spam",
+        () => filter("no-spam", (j) => !(j.body!.comment as { text: string }).text.includes("spam"), "spam"),
+      ],
       [
         "flaky-once",
         () =>
           syncStage("flaky-once", [], (j) => {
-            if ((j.body!.comment as { text: string }).text === "flaky" && flaky++ === 0) throw new Error("blip");
+            if ((j.body!.comment as { text: string }).text === "flaky" && flaky++ === 0)
+              throw new Error("blip");
             return j;
           }),
       ],
@@ -112,12 +128,16 @@ describe("assembled pipelines", () => {
           }),
       ],
     ]);
-    const spec = { "*": ["validate", "no-spam", "flaky-once", "poison", "dedupe", "route", "format", "publish"] };
+    const spec = {
+      "*": ["validate", "no-spam", "flaky-once", "poison", "dedupe", "route", "format", "publish"],
+    };
     const before = await ledger();
     const settled = await runWorker(options({ spec, stages }));
     for (const text of ["a", "buy spam", "flaky", "poison", "b"]) await publish(commentEvent("1", text));
     await publish(commentEvent("", "no thread"));
-    await waitFor(() => settled.filter((s) => s.outcome !== "retried").length >= 6, { what: "six events settled" });
+    await waitFor(() => settled.filter((s) => s.outcome !== "retried").length >= 6, {
+      what: "six events settled",
+    });
     await waitFor(() => worker!.inFlight === 0, { what: "the worker idle" });
 
     const d = delta(before, await ledger());
@@ -136,7 +156,17 @@ describe("assembled pipelines", () => {
     assert.equal(d.get("out|route|dropped"), 1, "the event without a thread");
     assert.equal(d.get("out|publish|passed"), 3, "a, b and flaky (on its second delivery)");
     const outcomes = settled.map((s) => s.outcome).sort();
-    assert.deepEqual(outcomes, ["acked", "acked", "acked", "acked", "dead", "dead", "retried", "retried", "retried"]);
+    assert.deepEqual(outcomes, [
+      "acked",
+      "acked",
+      "acked",
+      "acked",
+      "dead",
+      "dead",
+      "retried",
+      "retried",
+      "retried",
+    ]);
   });
 
   it("gives each event type its own stage list", async () => {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { count, firstValueFrom, from, map, mergeMap, Subject, tap, toArray } from "rxjs";
-import { keyed, type KeyedStats } from "../../src/pipeline/keyed.js";
+import { type KeyedStats, keyed } from "../../src/pipeline/keyed.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -13,7 +13,10 @@ interface Item {
 
 describe("keyed", () => {
   it("keeps each key's order through a section that reorders, while different keys overlap", async () => {
-    const input: Item[] = Array.from({ length: 200 }, (_, i) => ({ key: `k${i % 10}`, n: Math.floor(i / 10) }));
+    const input: Item[] = Array.from({ length: 200 }, (_, i) => ({
+      key: `k${i % 10}`,
+      n: Math.floor(i / 10),
+    }));
     let active = 0;
     let peak = 0;
     const inside = new Set<string>();
@@ -36,7 +39,10 @@ describe("keyed", () => {
     );
     assert.equal(out.length, 200);
     for (let k = 0; k < 10; k++) {
-      assert.deepEqual(out.filter((x) => x.key === `k${k}`).map((x) => x.n), Array.from({ length: 20 }, (_, i) => i));
+      assert.deepEqual(
+        out.filter((x) => x.key === `k${k}`).map((x) => x.n),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     }
     assert.equal(peak, 10, "all ten keys ran at once");
   });
@@ -58,7 +64,15 @@ describe("keyed", () => {
   });
 
   it("passes a synchronous section straight through", async () => {
-    const out = await firstValueFrom(from([1, 2, 3, 4]).pipe(keyed((n) => String(n % 2), map((n: number) => n + 10)), toArray()));
+    const out = await firstValueFrom(
+      from([1, 2, 3, 4]).pipe(
+        keyed(
+          (n) => String(n % 2),
+          map((n: number) => n + 10),
+        ),
+        toArray(),
+      ),
+    );
     assert.deepEqual(out, [11, 12, 13, 14]);
   });
 
@@ -83,7 +97,7 @@ describe("keyed", () => {
         ),
         tap(() => {
           inFlight--;
-          waiters.splice(0).forEach((w) => w());
+          for (const w of waiters.splice(0)) w();
         }),
         count(),
       ),

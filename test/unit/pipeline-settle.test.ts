@@ -24,7 +24,14 @@ describe("settle", () => {
   const run = (jobs: Job[], b: Broker = broker): Promise<Settled[]> =>
     firstValueFrom(
       from(jobs).pipe(
-        settle({ broker: b, deadLetterPrefix: "dlq", maxDeliver: 3, retryDelayMs: 100, maxRetryDelayMs: 350, log }),
+        settle({
+          broker: b,
+          deadLetterPrefix: "dlq",
+          maxDeliver: 3,
+          retryDelayMs: 100,
+          maxRetryDelayMs: 350,
+          log,
+        }),
         toArray(),
       ),
     );
@@ -39,18 +46,32 @@ describe("settle", () => {
     const ok = decodedJob(commentEvent("1", "x"));
     const skipped = skip(decodedJob(commentEvent("1", "x")), "no-spam", "spam");
     const out = await run([ok, skipped]);
-    assert.deepEqual(out.map((s) => s.outcome), ["acked", "acked"]);
+    assert.deepEqual(
+      out.map((s) => s.outcome),
+      ["acked", "acked"],
+    );
     assert.deepEqual(calls(ok), ["ack"]);
     assert.deepEqual(calls(skipped), ["ack"]);
     assert.equal((await deadLetters()).length, 0);
   });
 
   it("naks a passing failure with a doubling delay, capped", async () => {
-    const jobs = [1, 2, 3].map((n) => fail(decodedJob(commentEvent("1", "x"), n, Math.min(n, 2)), "publish", new PublishFailed("down")));
+    const jobs = [1, 2, 3].map((n) =>
+      fail(decodedJob(commentEvent("1", "x"), n, Math.min(n, 2)), "publish", new PublishFailed("down")),
+    );
     const out = await run(jobs);
-    assert.deepEqual(out.map((s) => s.outcome), ["retried", "retried", "retried"]);
-    assert.deepEqual(jobs.map((j) => calls(j)[0]), ["nak:100", "nak:200", "nak:200"]);
-    assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelay(a, 100, 350)), [100, 200, 350, 350, 350]);
+    assert.deepEqual(
+      out.map((s) => s.outcome),
+      ["retried", "retried", "retried"],
+    );
+    assert.deepEqual(
+      jobs.map((j) => calls(j)[0]),
+      ["nak:100", "nak:200", "nak:200"],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((a) => retryDelay(a, 100, 350)),
+      [100, 200, 350, 350, 350],
+    );
   });
 
   it("dead-letters a passing failure on the last delivery with reason, stage, code and attempts, then terms it", async () => {
@@ -93,7 +114,11 @@ describe("settle", () => {
   });
 
   it("naks a fatal failure and reports it as fatal", async () => {
-    const job = fail(decodedJob(commentEvent("1", "x")), "enrich", new StageFatal("enrich", "no credentials"));
+    const job = fail(
+      decodedJob(commentEvent("1", "x")),
+      "enrich",
+      new StageFatal("enrich", "no credentials"),
+    );
     const [s] = await run([job]);
     assert.equal(s?.outcome, "fatal");
     assert.deepEqual(calls(job), ["nak:0"]);

@@ -1,7 +1,18 @@
 /** Ordinary async tests for the asynchronous stages: enrich, batch, and user stages made with defineStage. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { delay, EMPTY, firstValueFrom, from, map, mergeMap, of, type OperatorFunction, throwError, toArray } from "rxjs";
+import {
+  delay,
+  EMPTY,
+  firstValueFrom,
+  from,
+  map,
+  mergeMap,
+  type OperatorFunction,
+  of,
+  throwError,
+  toArray,
+} from "rxjs";
 import { EventInvalid } from "../../src/errors.js";
 import { batch } from "../../src/pipeline/batch.js";
 import { enrich } from "../../src/pipeline/enrich.js";
@@ -9,7 +20,8 @@ import { defineStage } from "../../src/pipeline/stage.js";
 import type { Job, Stage } from "../../src/pipeline/types.js";
 import { commentEvent, decodedJob, type FakeDelivery, outcome } from "./stage-fixtures.js";
 
-const run = (stage: Stage | OperatorFunction<Job, Job>, jobs: Job[]) => firstValueFrom(from(jobs).pipe(stage, toArray()));
+const run = (stage: Stage | OperatorFunction<Job, Job>, jobs: Job[]) =>
+  firstValueFrom(from(jobs).pipe(stage, toArray()));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("enrich stage", () => {
@@ -73,7 +85,10 @@ describe("enrich stage", () => {
       active--;
       return {};
     });
-    await run(stage, Array.from({ length: 5 }, (_, i) => decodedJob(commentEvent(String(i), "x"))));
+    await run(
+      stage,
+      Array.from({ length: 5 }, (_, i) => decodedJob(commentEvent(String(i), "x"))),
+    );
     assert.equal(peak, 5);
   });
 });
@@ -89,7 +104,10 @@ describe("batch stage", () => {
       },
       { maxSize: 2, maxWaitMs: 20 },
     );
-    const out = await run(stage, Array.from({ length: 5 }, (_, i) => decodedJob(commentEvent(String(i), "x"))));
+    const out = await run(
+      stage,
+      Array.from({ length: 5 }, (_, i) => decodedJob(commentEvent(String(i), "x"))),
+    );
     assert.deepEqual(sizes, [2, 2, 1]);
     assert.deepEqual(out.map((j) => j.context?.batchOf).sort(), [1, 2, 2, 2, 2]);
   });
@@ -104,8 +122,16 @@ describe("batch stage", () => {
       },
       { maxSize: 2, maxWaitMs: 10 },
     );
-    const out = await run(stage, Array.from({ length: 4 }, (_, i) => decodedJob(commentEvent(String(i), "x"))));
-    assert.deepEqual(out.map(outcome).sort(), ["fail:flaky:database down:retry", "fail:flaky:database down:retry", "ok", "ok"]);
+    const out = await run(
+      stage,
+      Array.from({ length: 4 }, (_, i) => decodedJob(commentEvent(String(i), "x"))),
+    );
+    assert.deepEqual(out.map(outcome).sort(), [
+      "fail:flaky:database down:retry",
+      "fail:flaky:database down:retry",
+      "ok",
+      "ok",
+    ]);
   });
 
   it("times out a batch call with REALER_ERR_ENRICH_TIMEOUT", async () => {
@@ -117,9 +143,17 @@ describe("batch stage", () => {
 
 describe("defineStage (user-written operators)", () => {
   it("runs an async operator per job and keeps its result", async () => {
-    const stage = defineStage("tag", [], (src) => src.pipe(delay(5), map((j) => ({ ...j, context: { tagged: true } }))));
+    const stage = defineStage("tag", [], (src) =>
+      src.pipe(
+        delay(5),
+        map((j) => ({ ...j, context: { tagged: true } })),
+      ),
+    );
     const out = await run(stage, [decodedJob(commentEvent("1", "x")), decodedJob(commentEvent("2", "x"))]);
-    assert.deepEqual(out.map((j) => j.context?.tagged), [true, true]);
+    assert.deepEqual(
+      out.map((j) => j.context?.tagged),
+      [true, true],
+    );
   });
 
   it("fails a job its operator swallowed with REALER_ERR_STAGE_LOST_JOB, and one it errored with the error", async () => {

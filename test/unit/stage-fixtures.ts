@@ -2,9 +2,9 @@
 import { randomUUID } from "node:crypto";
 import type { Delivery } from "../../src/broker/types.js";
 import { CommentCreated, registerComments } from "../../src/demo/comments.js";
-import { createEvent, encodeEvent, type Event } from "../../src/events/envelope.js";
-import { EventRegistry } from "../../src/events/registry.js";
 import { codeOf } from "../../src/errors.js";
+import { createEvent, type Event, encodeEvent } from "../../src/events/envelope.js";
+import { EventRegistry } from "../../src/events/registry.js";
 import type { Job } from "../../src/pipeline/types.js";
 
 export interface FakeDelivery extends Delivery {
@@ -12,7 +12,12 @@ export interface FakeDelivery extends Delivery {
   calls: string[];
 }
 
-export function fakeDelivery(data: Uint8Array, seq = 1, deliveryCount = 1, headers: Record<string, string> = {}): FakeDelivery {
+export function fakeDelivery(
+  data: Uint8Array,
+  seq = 1,
+  deliveryCount = 1,
+  headers: Record<string, string> = {},
+): FakeDelivery {
   const calls: string[] = [];
   return {
     subject: "realer.events.comments.v1.CommentCreated",
@@ -33,7 +38,10 @@ export function commentEvent(thread: string, text: string, over: Partial<Event> 
   const payload = CommentCreated.encode({
     comment: { id: "c1", threadId: thread, author: "ann", text, createdAt: 1 },
   } as never);
-  return Object.assign(createEvent({ id: randomUUID(), type: CommentCreated.name, key: `thread:${thread}`, payload }), over);
+  return Object.assign(
+    createEvent({ id: randomUUID(), type: CommentCreated.name, key: `thread:${thread}`, payload }),
+    over,
+  );
 }
 
 export function domain() {
@@ -54,7 +62,8 @@ export function decodedJob(e: Event, seq = 1, deliveryCount = 1): Job {
 
 /** What marble tests compare: "ok", "skip:<stage>" or "fail:<stage>:<code>:<disposition>". */
 export function outcome(job: Job): string {
-  if (job.failure) return `fail:${job.failure.stage}:${codeOf(job.failure.error) ?? job.failure.error.message}:${job.failure.disposition}`;
+  if (job.failure)
+    return `fail:${job.failure.stage}:${codeOf(job.failure.error) ?? job.failure.error.message}:${job.failure.disposition}`;
   if (job.skipped) return `skip:${job.skipped.stage}`;
   return "ok";
 }

@@ -60,8 +60,13 @@ describe("decode stage", () => {
 
   it("gives the decoded body to the next stage", () => {
     const e = commentEvent("7", "hello");
-    marble(decode(registry), "a|", { a: { delivery: fakeDelivery(encodeEvent(e)) } }, "x|", { x: "hello" }, (j) =>
-      (j.body!.comment as { text: string }).text,
+    marble(
+      decode(registry),
+      "a|",
+      { a: { delivery: fakeDelivery(encodeEvent(e)) } },
+      "x|",
+      { x: "hello" },
+      (j) => (j.body!.comment as { text: string }).text,
     );
   });
 });
@@ -83,14 +88,22 @@ describe("validate stage", () => {
         c: decodedJob(commentEvent("1", "ok", { key: "" })),
       },
       "x-y-z|",
-      { x: "ok", y: "fail:validate:REALER_ERR_EVENT_INVALID:drop", z: "fail:validate:REALER_ERR_EVENT_INVALID:drop" },
+      {
+        x: "ok",
+        y: "fail:validate:REALER_ERR_EVENT_INVALID:drop",
+        z: "fail:validate:REALER_ERR_EVENT_INVALID:drop",
+      },
     );
   });
 });
 
 describe("filter stage", () => {
   it("skips the jobs its predicate refuses, without failing them", () => {
-    const noSpam = filter("no-spam", (j) => !(j.body!.comment as { text: string }).text.includes("spam"), "spam");
+    const noSpam = filter(
+      "no-spam",
+      (j) => !(j.body!.comment as { text: string }).text.includes("spam"),
+      "spam",
+    );
     marble(
       noSpam,
       "a-b-|",
@@ -117,12 +130,19 @@ describe("route stage", () => {
 describe("format stage", () => {
   it("renders escaped html once and serializes it for every channel", () => {
     const job = { ...decodedJob(commentEvent("42", "<b>hi</b> & bye")), channels: ["thread:42", "user:ann"] };
-    marble(format(handlers), "a|", { a: job }, "x|", {
-      x: [
-        ["thread:42", "comment.created", "&lt;b&gt;hi&lt;/b&gt; &amp; bye"],
-        ["user:ann", "comment.created", "&lt;b&gt;hi&lt;/b&gt; &amp; bye"],
-      ],
-    }, (j) => j.outputs!.map((o) => [o.channel, o.type, (JSON.parse(o.data) as { html: string }).html]));
+    marble(
+      format(handlers),
+      "a|",
+      { a: job },
+      "x|",
+      {
+        x: [
+          ["thread:42", "comment.created", "&lt;b&gt;hi&lt;/b&gt; &amp; bye"],
+          ["user:ann", "comment.created", "&lt;b&gt;hi&lt;/b&gt; &amp; bye"],
+        ],
+      },
+      (j) => j.outputs!.map((o) => [o.channel, o.type, (JSON.parse(o.data) as { html: string }).html]),
+    );
   });
 });
 
@@ -171,7 +191,11 @@ describe("syncStage", () => {
     marble(
       boom,
       "a-b-c-|",
-      { a: decodedJob(commentEvent("1", "good")), b: decodedJob(commentEvent("1", "bad")), c: decodedJob(commentEvent("1", "good")) },
+      {
+        a: decodedJob(commentEvent("1", "good")),
+        b: decodedJob(commentEvent("1", "bad")),
+        c: decodedJob(commentEvent("1", "good")),
+      },
       "x-y-z-|",
       { x: "ok", y: "fail:boom:kaboom:retry", z: "ok" },
     );
