@@ -6,7 +6,7 @@
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { type AuditSnapshot, audit, takeSnapshot } from "../ops/audit.js";
-import { localMetrics, type MetricsSource, urlMetrics } from "../ops/metrics-source.js";
+import { localMetrics, type MetricsSource, type ProcessSamples, urlMetrics } from "../ops/metrics-source.js";
 import { sum } from "../ops/prom-text.js";
 
 /** The edge's side, when this process runs one. */
@@ -32,6 +32,8 @@ export interface Overview {
     balance: number;
     imbalances: string[];
   };
+  /** /metrics URLs that did not answer this time (their last good counters are used). */
+  unreachable: string[];
 }
 
 export class OverviewSource {
@@ -39,13 +41,31 @@ export class OverviewSource {
   readonly #cfg: RealerConfig;
   readonly #edge: EdgeView | undefined;
   readonly #sources: MetricsSource[];
+  readonly #lastGood = new Map<string, ProcessSamples>();
+  readonly #unreachable = new Set<string>();
   #base: AuditSnapshot | undefined;
 
   constructor(broker: AdminBroker, cfg: RealerConfig, edge?: EdgeView) {
     this.#broker = broker;
     this.#cfg = cfg;
     this.#edge = edge;
-    this.#sources = [localMetrics, ...cfg.admin.metricsUrls.map((u) => urlMetrics(u))];
+    this.#sources = [localMetrics, ...cfg.admin.metricsUrls.map((u) => this.#tolerant(u))];
+  }
+
+  /** A worker that does not answer must not blank the page: its last good counters stand in. */
+  #tolerant(url: string): MetricsSource {
+    const read = urlMetrics(url, 2_000);
+    return async () => {
+      try {
+        const p = await read();
+        this.#lastGood.set(url, p);
+        this.#unreachable.delete(url);
+        return p;
+      } catch {
+        this.#unreachable.add(url);
+        return this.#lastGood.get(url) ?? { source: url, samples: [] };
+      }
+    };
   }
 
   async read(): Promise<Overview> {
@@ -91,6 +111,7 @@ export class OverviewSource {
         ...report.events,
         imbalances: report.imbalances.map((i) => `${i.stage}: ${i.missing} missing (${i.message})`),
       },
+      unreachable: [...this.#unreachable],
     };
   }
 }

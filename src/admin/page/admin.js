@@ -82,7 +82,8 @@ async function poll() {
       return;
     }
     showError("");
-    $("status").textContent = `live, ${new Date(body.at).toLocaleTimeString()}`;
+    const missing = body.unreachable.length > 0 ? ` (not answering: ${body.unreachable.join(", ")})` : "";
+    $("status").textContent = `live, ${new Date(body.at).toLocaleTimeString()}${missing}`;
     $("dash").hidden = false;
     render(body);
   } catch (err) {
