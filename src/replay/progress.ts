@@ -60,7 +60,8 @@ export class Progress {
   snapshot(done: number): ProgressSnapshot {
     const secs = (Date.now() - this.#start) / 1000;
     const ran = done - this.#base;
-    const rate = secs > 0 ? ran / secs : 0;
+    // Under a quarter second the rate is noise (one item in a few ms reads as hundreds per second).
+    const rate = secs >= 0.25 ? ran / secs : 0;
     return { done, total: this.#total, rate, etaSeconds: rate > 0 ? (this.#total - done) / rate : undefined };
   }
 

@@ -125,7 +125,7 @@ describe("realer replay on JetStream", () => {
         mode: "events",
         fromSeq: 4,
         toSeq: 9,
-        rate: 20,
+        rate: 10,
       },
     );
     assert.equal(cp.status, "done");
