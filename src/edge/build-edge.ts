@@ -130,7 +130,8 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     edgeMetrics.connections.inc();
     const conn = new Connection(res, {
       channels: r.channels,
-      cursor: hub.position,
+      cursor: r.cursor ? r.cursor.seq : hub.position,
+      startId: r.lastEventId,
       limits: config,
       scheduler: hub.scheduler,
       idOf: hub.idOf,

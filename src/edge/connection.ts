@@ -40,8 +40,10 @@ export type CloseReason = "client" | "slow" | "stalled" | "token-expired" | "res
 
 export interface ConnectionOptions {
   channels: readonly string[];
-  /** Sequence the connection starts after. */
+  /** Sequence the connection starts after: the client's Last-Event-ID, or the hub's position. */
   cursor: number;
+  /** The client's Last-Event-ID as it sent it, if any. */
+  startId?: string | undefined;
   limits: ConnectionLimits;
   scheduler: WriteScheduler;
   /** Formats a sequence as an SSE id. */
@@ -61,8 +63,13 @@ export class Connection {
   readonly channels: readonly string[];
   /** Every message of the connection's channels up to this sequence is queued or written. */
   cursor: number;
-  /** The cursor as of the last write: what the client has been sent. */
-  #written: number;
+  /**
+   * What the client has been sent: the cursor as of the last write. Until the
+   * cursor first moves it is the client's own Last-Event-ID (`#sentRaw`, kept
+   * as given, so a retry after a failure repeats exactly what it asked for).
+   */
+  #sentSeq: number;
+  #sentRaw: string | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #blockedSince = 0;
@@ -84,7 +91,8 @@ export class Connection {
     this.#o = o;
     this.channels = o.channels;
     this.cursor = o.cursor;
-    this.#written = o.cursor;
+    this.#sentSeq = o.cursor;
+    this.#sentRaw = o.startId;
     sink.once("close", () => this.#onSinkClose());
   }
 
@@ -185,7 +193,10 @@ export class Connection {
       const buf = n === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
       this.#pending = [];
       this.#pendingBytes = 0;
-      this.#written = this.cursor;
+      if (this.cursor !== this.#sentSeq) {
+        this.#sentSeq = this.cursor;
+        this.#sentRaw = undefined;
+      }
       const ok = this.#sink.write(buf);
       this.#o.scheduler.wrote(n, buf.length);
       if (!ok) {
@@ -201,7 +212,7 @@ export class Connection {
    */
   fail(code: string, reason: CloseReason, message: string): void {
     if (this.#closed) return;
-    const frame = controlFrame("error", { code, reason, message, cursor: this.#o.idOf(this.#written) });
+    const frame = controlFrame("error", { code, reason, message, cursor: this.#sentId(this.#sentSeq) });
     this.#drop();
     this.#sink.write(frame);
     this.#o.scheduler.wrote(1, frame.length);
@@ -216,17 +227,22 @@ export class Connection {
    */
   drain(retryMs: number, position: number): void {
     if (this.#closed) return;
+    // Everything queued is written first, so the client then has up to `cursor`.
     const cursor = this.#mailbox ? this.cursor : Math.max(this.cursor, position);
     if (this.#mailbox) {
       this.#backlog = undefined;
       this.#mailbox = undefined;
     }
-    const frames = [...this.#pending, drainFrame(this.#o.idOf(cursor), retryMs)];
+    const frames = [...this.#pending, drainFrame(this.#sentId(cursor), retryMs)];
     const buf = Buffer.concat(frames);
     this.#drop();
     this.#sink.write(buf);
     this.#o.scheduler.wrote(frames.length, buf.length);
     this.#finish("drain");
+  }
+
+  #sentId(seq: number): string {
+    return seq === this.#sentSeq && this.#sentRaw !== undefined ? this.#sentRaw : this.#o.idOf(seq);
   }
 
   readonly #onDrain = (): void => {

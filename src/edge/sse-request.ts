@@ -7,6 +7,8 @@ export interface SseRequest {
   channels: string[];
   /** The resume cursor, or undefined to start live. */
   cursor: EventId | undefined;
+  /** The Last-Event-ID as sent (when there is a cursor). */
+  lastEventId: string | undefined;
   /** A subscribe token (query `token` or `Authorization: Bearer`), for private channels. */
   token: string | undefined;
 }
@@ -40,5 +42,5 @@ export function parseSseRequest(
   for (const c of channels) if (!isValidChannel(c)) throw new ChannelInvalid(JSON.stringify(c.slice(0, 140)));
   const id = first(headers["last-event-id"]) ?? first(query.last_event_id);
   const cursor = id !== undefined && id !== "" ? parseId(id) : undefined;
-  return { channels, cursor, token: tokenOf(query, headers) };
+  return { channels, cursor, lastEventId: cursor ? id : undefined, token: tokenOf(query, headers) };
 }

@@ -188,6 +188,45 @@ describe("edge resume (memory broker)", () => {
       assert.equal(reads, 2, "one read per channel for 40 clients");
     });
 
+    it("ends the stream with event: error REALER_ERR_RESUME_FAILED when the history cannot be read, and a retry succeeds", async () => {
+      const inner = new MemoryBroker();
+      let failing = true;
+      const flaky = new Proxy(inner, {
+        get(target, prop, receiver) {
+          if (prop === "read" && failing) {
+            return () =>
+              (async function* () {
+                yield* [] as StoredMessage[];
+                throw new Error("history unavailable");
+              })();
+          }
+          const v = Reflect.get(target, prop, receiver);
+          return typeof v === "function" ? v.bind(target) : v;
+        },
+      });
+      const { e } = await edgeWith((c) => {
+        c.edge.ringSize = 1;
+      }, flaky);
+      const ch = uniq("flaky");
+      const s1 = await publishTo(inner, e.cfg, ch, "one");
+      await publishTo(inner, e.cfg, ch, "two");
+      await publishTo(inner, e.cfg, ch, "three");
+      await waitFor(() => e.hub.ringFloor > s1, { what: "the ring to roll past" });
+      const failed = await connect(e, [ch], { "last-event-id": `${e.hub.epoch}-${s1}` });
+      const err = JSON.parse((await failed.waitForEvent("error")).data);
+      assert.equal(err.code, "REALER_ERR_RESUME_FAILED");
+      assert.equal(
+        err.cursor,
+        `${e.hub.epoch}-${s1}`,
+        "the cursor is unchanged, so a retry asks for the same",
+      );
+      await failed.ended;
+      assert.equal(failed.messages().length, 0);
+      failing = false;
+      const retry = await connect(e, [ch], { "last-event-id": err.cursor });
+      assert.deepEqual(texts(await retry.waitForMessages(2)), ["two", "three"]);
+    });
+
     it("sends reset with the first kept sequence when the id is older than the stream keeps", async () => {
       const { e, broker } = await edgeWith((c) => {
         c.edge.ringSize = 2;

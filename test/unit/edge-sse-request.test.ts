@@ -7,7 +7,12 @@ const accept = { accept: "text/event-stream" };
 describe("parsing an SSE subscribe request", () => {
   it("accepts several channels and drops repeats", () => {
     const r = parseSseRequest({ channel: ["thread:1", "user:ann", "thread:1"] }, accept, 32);
-    assert.deepEqual(r, { channels: ["thread:1", "user:ann"], cursor: undefined, token: undefined });
+    assert.deepEqual(r, {
+      channels: ["thread:1", "user:ann"],
+      cursor: undefined,
+      lastEventId: undefined,
+      token: undefined,
+    });
   });
 
   it("takes the cursor from the Last-Event-ID header before the query parameter", () => {
