@@ -34,6 +34,10 @@ const { values: args } = parseArgs({
     "edge-workers": { type: "string", default: String(Math.min(2, availableParallelism())) },
     "nchan-workers": { type: "string" },
     "idle-connections": { type: "string", default: "19000,40000" },
+    /** Publish rates of scenario (c), messages/s, comma separated (default: a ladder). */
+    rates: { type: "string" },
+    /** Systems to run: nchan, realer, realer-edge (default: nchan and realer, plus realer-edge with --edge-only). */
+    systems: { type: "string" },
     /** Multiplies every subscriber count: a smoke test of the harness with small numbers. */
     scale: { type: "string", default: "1" },
   },
@@ -60,7 +64,9 @@ const realerEdge: Starter = {
   label: "realer-edge",
   start: (workers) => startRealer({ edgeWorkers: workers ?? edgeWorkers, path: "edge" }),
 };
-const traffic = [nchan(nchanWorkers[0]!), realer, ...(args["edge-only"] ? [realerEdge] : [])];
+const wanted = (args.systems ?? `nchan,realer${args["edge-only"] ? ",realer-edge" : ""}`).split(",");
+const pick = (...xs: Starter[]) => xs.filter((x) => wanted.includes(x.label.replace(/-\d+$/, "")));
+const traffic = pick(nchan(nchanWorkers[0]!), realer, realerEdge);
 
 async function withSystem<T>(
   s: Starter,
@@ -86,12 +92,12 @@ const ratio = (a: number, b: number) => (b ? `${(a / b).toFixed(2)}x` : "-");
 
 function trafficTable(rows: TrafficResult[]): void {
   say(
-    "| system | subs | msg/s sent | deliveries/s | lost | dup | dropped | p50 ms | p90 ms | p99 ms | max ms | server CPU us/delivery | edge CPU us/delivery | server cores | generator CPU us/delivery | kept up |",
+    "| system | subs | msg/s sent | publish failures | deliveries/s | lost | dup | dropped | p50 ms | p90 ms | p99 ms | max ms | server CPU us/delivery | edge CPU us/delivery | server cores | generator CPU us/delivery | kept up |",
   );
-  say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  say("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) {
     say(
-      `| ${r.system} | ${num(r.connected)} | ${num(r.sentRate)} | ${num(r.deliveriesPerS)} | ${r.lost} | ${r.duplicates} | ${r.dropped} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.cpuUsPerDelivery} | ${r.edgeCpuUsPerDelivery} | ${r.serverCores} | ${r.generatorCpuUsPerDelivery} | ${r.keptUp ? "yes" : "no"} |`,
+      `| ${r.system} | ${num(r.connected)} | ${num(r.sentRate)} | ${r.publishFailed} | ${num(r.deliveriesPerS)} | ${r.lost} | ${r.duplicates} | ${r.dropped} | ${r.p50Ms} | ${r.p90Ms} | ${r.p99Ms} | ${r.maxMs} | ${r.cpuUsPerDelivery} | ${r.edgeCpuUsPerDelivery} | ${r.serverCores} | ${r.generatorCpuUsPerDelivery} | ${r.keptUp ? "yes" : "no"} |`,
     );
   }
 }
@@ -120,8 +126,9 @@ async function runSteady(
   trafficTable(rows);
   say("");
   for (const t of totals) say(t);
-  const n = rows.find((r) => r.system.startsWith("nchan"))!;
-  for (const r of rows.filter((x) => x !== n)) {
+  const n = rows.find((r) => r.system.startsWith("nchan"));
+  for (const r of rows) {
+    if (!n || r === n) continue;
     say(
       `\n${r.system} vs nchan: p99 ${ratio(r.p99Ms, n.p99Ms)}, server CPU per delivery ${ratio(r.cpuUsPerDelivery, n.cpuUsPerDelivery)}`,
     );
@@ -138,9 +145,11 @@ async function runRising(): Promise<void> {
   say(
     `A step keeps up when every message arrives within 3 s of the step's end, none twice, and p99 latency stays under ${KEPT_UP_P99_MS} ms; the search stops at the first step that does not.`,
   );
-  const rates = full
-    ? [2, 4, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32]
-    : [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24];
+  const rates = args.rates
+    ? args.rates.split(",").map(Number)
+    : full
+      ? [2, 4, 6, 8, 9, 10, 11, 12, 13, 14, 15, 16, 18, 20, 22, 24, 28, 32]
+      : [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24];
   const o = {
     subs: scaled(10_000),
     channels: 1,
@@ -150,7 +159,7 @@ async function runRising(): Promise<void> {
     stepMs: full ? 8000 : 4000,
   };
   const bests: { system: string; best: TrafficResult | undefined }[] = [];
-  const starters = [...nchanWorkers.map(nchan), realer, ...(args["edge-only"] ? [realerEdge] : [])];
+  const starters = pick(...nchanWorkers.map(nchan), realer, realerEdge);
   for (const s of starters) {
     const r = await withSystem(s, (sys) => rising(sys, o));
     say(`\n${s.label}: steps`);
@@ -181,7 +190,7 @@ async function runIdle(): Promise<void> {
   for (const n of args["idle-connections"].split(",").map((x) => scaled(Number(x)))) {
     // Each process holds at most ~20,000 sockets (open-file limit): enough processes on both sides.
     const workers = Math.max(edgeWorkers, Math.ceil(n / 15_000));
-    for (const s of [nchan(workers), realer]) {
+    for (const s of pick(nchan(workers), realer)) {
       const r = await withSystem(
         s,
         (sys) =>

@@ -13,7 +13,7 @@ export type PublishOne = (channel: number, n: number, tUs: number) => Promise<bo
 export interface PublishReport {
   sent: number;
   failed: number;
-  /** Messages per second actually sent over the window. */
+  /** Messages per second actually sent over the window (until the last one was sent). */
   achievedRate: number;
 }
 
@@ -67,8 +67,9 @@ export class Publisher {
       };
       tick();
     });
-    await Promise.all(pending);
+    // The rate counts until the last message left, not until its answer came back.
     const elapsedS = (performance.now() - start) / 1000;
+    await Promise.all(pending);
     return { sent, failed, achievedRate: sent / Math.max(elapsedS, durationMs / 1000) };
   }
 }

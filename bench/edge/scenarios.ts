@@ -107,7 +107,7 @@ async function window(
     connected: lg.connected,
     channels: o.channels,
     rate: o.rate,
-    sentRate: Math.round(p.achievedRate),
+    sentRate: Math.round(p.achievedRate * 10) / 10,
     publishFailed: p.failed,
     offeredDeliveriesPerS: Math.round(offered),
     deliveriesPerS: Math.round(deliveriesPerS),

@@ -50,7 +50,8 @@ export function poster(
   port: number,
   extraHeaders: Record<string, string> = {},
 ): (path: string, body: string, contentType: string) => Promise<boolean> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+  // Enough sockets that publishing is never queued behind a slow answer (the stamp is taken before sending).
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   return (path, body, contentType) =>
     new Promise((resolve) => {
       const req = request(
