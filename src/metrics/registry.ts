@@ -30,7 +30,13 @@ export function counter(
       help,
       labelNames,
       registers: [registry],
-      ...(collect ? { collect: function (this: Counter<string>) { collect(this); } } : {}),
+      ...(collect
+        ? {
+            collect: function (this: Counter<string>) {
+              collect(this);
+            },
+          }
+        : {}),
     });
     counters.set(name, c);
   }
@@ -43,7 +49,12 @@ export function gauge(name: string, help: string, labelNames: string[] = []): Ga
   return g;
 }
 
-export function histogram(name: string, help: string, labelNames: string[] = [], buckets?: number[]): Histogram<string> {
+export function histogram(
+  name: string,
+  help: string,
+  labelNames: string[] = [],
+  buckets?: number[],
+): Histogram<string> {
   let h = histograms.get(name);
   if (!h) {
     h = new Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });
