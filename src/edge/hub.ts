@@ -187,16 +187,12 @@ export class Hub {
 
   async #resume(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
     const upTo = this.#position;
-    if (!cursor || (cursor.seq === upTo && cursor.epoch !== undefined && cursor.epoch === this.#epoch)) {
-      conn.cursor = upTo;
-      return "live";
-    }
-    if (cursor.epoch !== undefined && cursor.epoch !== this.#epoch) {
+    if (cursor && cursor.epoch !== undefined && cursor.epoch !== this.#epoch) {
       this.#reset(conn, conn.channels, upTo + 1, "epoch");
       conn.cursor = upTo;
       return "reset";
     }
-    if (cursor.seq === upTo) {
+    if (!cursor || cursor.seq === upTo) {
       conn.cursor = upTo;
       return "live";
     }
