@@ -44,16 +44,18 @@ export function retryDelay(attempt: number, base: number, max: number): number {
  */
 export function deadLetterHeaders(job: Job, reason: string): Record<string, string> {
   const d = job.delivery;
-  const headers: Record<string, string> = {
-    ...d.headers,
-    ...(job.event?.headers ?? {}),
+  const headers: Record<string, string> = {};
+  // The server's own headers (Nats-Msg-Id, Nats-Expected-*) would steer the
+  // dead letter's publish; the event id is kept as Realer-Event-Id.
+  for (const [k, v] of Object.entries(d.headers)) if (!/^nats-/i.test(k)) headers[k] = v;
+  Object.assign(headers, job.event?.headers, {
     "Realer-Reason": reason.replace(/[\r\n]+/g, " ").slice(0, 512),
     "Realer-Stage": job.failure?.stage ?? "settle",
     "Realer-Code": codeOf(job.failure?.error) ?? "",
     "Realer-Attempts": String(d.deliveryCount),
     "Realer-Source-Subject": d.subject,
     "Realer-Source-Seq": String(d.seq),
-  };
+  });
   if (job.event?.id) headers["Realer-Event-Id"] = job.event.id;
   return headers;
 }

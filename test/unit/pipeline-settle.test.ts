@@ -92,6 +92,19 @@ describe("settle", () => {
     assert.equal(dead?.headers.tenant, "acme");
   });
 
+  it("keeps the stored message's headers in a dead letter, except the server's own Nats-* ones", async () => {
+    const base = decodedJob(commentEvent("1", "x"), 8, 1);
+    const job = fail(
+      { ...base, delivery: { ...base.delivery, headers: { "Nats-Msg-Id": "evt-1", "Realer-Trace-Id": "abc" } } },
+      "validate",
+      new EventInvalid("no"),
+    );
+    await run([job]);
+    const [dead] = await deadLetters();
+    assert.equal(dead?.headers["Realer-Trace-Id"], "abc");
+    assert.equal(dead?.headers["Nats-Msg-Id"], undefined);
+  });
+
   it("dead-letters a dropped event on its first delivery", async () => {
     const job = fail(decodedJob(commentEvent("1", "x"), 7, 1), "validate", new EventInvalid("no"));
     const [s] = await run([job]);
