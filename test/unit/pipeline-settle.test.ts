@@ -95,7 +95,10 @@ describe("settle", () => {
   it("keeps the stored message's headers in a dead letter, except the server's own Nats-* ones", async () => {
     const base = decodedJob(commentEvent("1", "x"), 8, 1);
     const job = fail(
-      { ...base, delivery: { ...base.delivery, headers: { "Nats-Msg-Id": "evt-1", "Realer-Trace-Id": "abc" } } },
+      {
+        ...base,
+        delivery: { ...base.delivery, headers: { "Nats-Msg-Id": "evt-1", "Realer-Trace-Id": "abc" } },
+      },
       "validate",
       new EventInvalid("no"),
     );
