@@ -11,7 +11,7 @@
  * figures, to .bench/edge-<time>.{md,json}.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startNchan } from "./edge/nchan.js";
 import { startRealer } from "./edge/realer.js";
@@ -78,8 +78,11 @@ async function withSystem<T>(
     return await body(sys);
   } finally {
     await sys.stop();
+    // Recorded into the raw figures, so a noisy window can be told from a slow system.
+    loads.push({ system: sys.name, at: new Date().toISOString(), loadavg: loadavg() });
   }
 }
+const loads: { system: string; at: string; loadavg: number[] }[] = [];
 
 const out: string[] = [];
 const raw: Record<string, unknown> = { full, edgeWorkers, nchanWorkers, started: new Date().toISOString() };
@@ -215,6 +218,14 @@ say(`## Edge benchmark (${full ? "full" : "quick"}), ${new Date().toISOString()}
 say(
   `realer edge processes: ${edgeWorkers}; nchan workers: ${nchanWorkers.join(" and ")}; ${availableParallelism()} cores${scale !== 1 ? `; subscriber counts scaled by ${scale}` : ""}`,
 );
+/** The machine's load average: these figures mean little on a box busy with other work, so every report says it. */
+const load = () =>
+  say(
+    `\nload average (1/5/15 min): ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" / ")} at ${new Date().toISOString()}`,
+  );
+load();
 if (scenarios.has("a"))
   await runSteady("a", "1,000 subscribers, 10 channels, 1,000 msg/s", {
     subs: 1000,
@@ -230,6 +241,8 @@ if (scenarios.has("b"))
 if (scenarios.has("c")) await runRising();
 if (scenarios.has("d")) await runIdle();
 
+load();
+raw.loads = loads;
 const dir = new URL("../.bench/", import.meta.url).pathname;
 mkdirSync(dir, { recursive: true });
 const stamp = new Date().toISOString().replaceAll(":", "-").slice(0, 19);
