@@ -95,9 +95,10 @@ async function window(
   const cpu1 = sampleAll(all);
   const edge1 = sampleAll(pids.edge);
   const gen1 = sampleAll(lg.pids);
-  // Deliveries over the publishing window: honest only when the window kept up (checked below).
   const offered = (p.sent * (lg.connected / o.channels)) / (o.durationMs / 1000);
-  const deliveriesPerS = t.deliveries / (o.durationMs / 1000);
+  // A target that could not take the rate stretched the window: count the time publishing really took.
+  const sendS = p.achievedRate > 0 ? p.sent / p.achievedRate : 0;
+  const deliveriesPerS = t.deliveries / Math.max(o.durationMs / 1000, sendS);
   const ms = (us: number) => Math.round(us / 10) / 100;
   const perDelivery = (cpuS: number) =>
     t.deliveries ? Math.round((cpuS * 1e7) / t.deliveries) / 10 : Number.NaN;
