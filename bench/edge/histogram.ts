@@ -23,7 +23,7 @@ export class Histogram {
 
   /** Records one sample, in microseconds (negative clock skew counts as 0). */
   record(us: number): void {
-    const v = us < 1 ? 1 : us;
+    const v = Math.max(1, us);
     const i = Math.min(SIZE - 1, Math.floor(Math.log2(v) * PER_OCTAVE));
     this.#counts[i]!++;
     this.count++;

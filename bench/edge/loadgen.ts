@@ -57,7 +57,7 @@ class ClientProcess {
   ask<R extends Reply>(c: Command): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#waiting.push((r) => resolve(r as R));
-      this.exited.then(() => reject(new Error("a load-generator client process exited")));
+      void this.exited.then(() => reject(new Error("a load-generator client process exited")));
       this.proc.send(c);
     });
   }

@@ -5,8 +5,8 @@
  * per connection. Every run is bounded in time.
  */
 import { LoadGen, type Totals } from "./loadgen.js";
-import { Publisher } from "./publisher.js";
 import { sampleAll } from "./proc-stats.js";
+import { Publisher } from "./publisher.js";
 import type { SystemUnderTest } from "./system.js";
 
 export interface TrafficResult {

@@ -1,5 +1,5 @@
 /** What a scenario needs from a system under test (nchan or realer), whatever runs inside it. */
-import { createServer, request, Agent } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import { connect } from "node:net";
 
 export interface SystemUnderTest {
