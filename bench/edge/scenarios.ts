@@ -55,13 +55,27 @@ const FINAL_GRACE_MS = 20_000;
 /** A window whose p99 latency passes this did not keep up: a queue was building. */
 export const KEPT_UP_P99_MS = 1_000;
 
-function paths(
+/** Opens `connections` SSE connections, connection i on channel i % channels. */
+function connectLoad(
   sys: SystemUnderTest,
-  subs: number,
-  channels: number,
-): { paths: string[]; channelOf: number[] } {
-  const channelOf = Array.from({ length: subs }, (_, i) => i % channels);
-  return { paths: channelOf.map((c) => sys.subscribePath(c)), channelOf };
+  o: {
+    connections: number;
+    channels: number;
+    clientProcesses: number;
+    maxPerChannel: number;
+    concurrency?: number;
+  },
+): Promise<LoadGen> {
+  const channelOf = Array.from({ length: o.connections }, (_, i) => i % o.channels);
+  return LoadGen.start({
+    host: sys.host,
+    port: sys.port,
+    paths: channelOf.map((c) => sys.subscribePath(c)),
+    channelOf,
+    processes: o.clientProcesses,
+    maxPerChannel: o.maxPerChannel,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+  });
 }
 
 /** Waits until nothing is missing any more, or the grace period ends (polling the clients' tallies). */
@@ -157,15 +171,7 @@ async function withLoad<T>(
   o: TrafficOptions & { maxPerChannel: number },
   body: (lg: LoadGen, pub: Publisher) => Promise<T>,
 ): Promise<T & { total: RunTotals }> {
-  const { paths: ps, channelOf } = paths(sys, o.subs, o.channels);
-  const lg = await LoadGen.start({
-    host: sys.host,
-    port: sys.port,
-    paths: ps,
-    channelOf,
-    processes: o.clientProcesses,
-    maxPerChannel: o.maxPerChannel,
-  });
+  const lg = await connectLoad(sys, { ...o, connections: o.subs });
   try {
     if (lg.connected < o.subs) {
       throw new Error(
@@ -237,16 +243,7 @@ export async function idle(
 ): Promise<IdleResult> {
   const edgePids = () => sys.pids().edge;
   const before = await settledRss(edgePids, 5_000);
-  const { paths: ps, channelOf } = paths(sys, o.connections, o.channels);
-  const lg = await LoadGen.start({
-    host: sys.host,
-    port: sys.port,
-    paths: ps,
-    channelOf,
-    processes: o.clientProcesses,
-    maxPerChannel: 1,
-    concurrency: 64,
-  });
+  const lg = await connectLoad(sys, { ...o, maxPerChannel: 1, concurrency: 64 });
   try {
     const after = await settledRss(edgePids);
     const mb = (b: number) => Math.round(b / 1e5) / 10;
