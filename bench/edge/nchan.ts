@@ -51,7 +51,7 @@ worker_rlimit_nofile 20000;
 daemon off;
 master_process on;
 pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
+error_log stderr warn;
 load_module ${MODULE};
 events { worker_connections 19900; multi_accept on; }
 http {
@@ -86,10 +86,17 @@ export async function startNchan(o: NchanOptions): Promise<SystemUnderTest> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-  await Promise.race([
-    waitForPort(port),
-    exited.then(() => Promise.reject(new Error(`nginx exited at start (see ${dir}/error.log)`))),
-  ]);
+  try {
+    await Promise.race([
+      waitForPort(port),
+      exited.then(() => Promise.reject(new Error("nginx exited at start (its error log is above)"))),
+    ]);
+  } catch (err) {
+    if (proc.exitCode === null) proc.kill("SIGKILL");
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const post = poster(port);
   return {
     name: `nchan (${o.workers} worker${o.workers > 1 ? "s" : ""})`,
