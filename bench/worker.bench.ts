@@ -10,7 +10,8 @@
  *
  * Environment: BENCH_EVENTS (default 100000), BENCH_ROUNDS (default 3),
  * BENCH_IN_FLIGHT (default 256, the worker's maxInFlight), BENCH_ONLY (floor or
- * worker: run one phase, e.g. under --cpu-prof).
+ * worker: run one phase, e.g. under --cpu-prof), BENCH_STAGES (the worker's stage
+ * list after decode, default validate,route,format,publish).
  */
 import { randomUUID } from "node:crypto";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
@@ -28,6 +29,7 @@ const N = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 256);
 const ONLY = process.env.BENCH_ONLY;
+const STAGES = (process.env.BENCH_STAGES ?? "validate,route,format,publish").split(",").filter(Boolean);
 const THREADS = 1000;
 const MB = 1024 * 1024;
 
@@ -55,8 +57,15 @@ function benchConfig(url: string): RealerConfig {
 }
 
 /** A fresh server holding N comment events on the events stream. */
+/** Servers still running; killed on exit even when a phase throws, so none is left behind. */
+const servers = new Set<{ kill(): Promise<void> }>();
+process.once("exit", () => {
+  for (const s of servers) void s.kill();
+});
+
 async function prepare() {
   const server = await startNatsServer();
+  servers.add(server);
   const cfg = benchConfig(server.url);
   const broker = await JetStreamBroker.connect({ servers: server.url, name: "bench" });
   for (const spec of Object.values(cfg.streams)) await broker.ensureStream(spec);
@@ -86,6 +95,7 @@ async function prepare() {
     async close() {
       await broker.close();
       await server.stop();
+      servers.delete(server);
     },
   };
 }
@@ -122,9 +132,18 @@ async function floor(): Promise<Result> {
     createdAt: Date.now(),
   });
   const rss = sampler();
+  // The worker's credit loop (src/worker/worker.ts), without the pipeline:
+  // pulls run side by side, each reserving its credit, and a new one starts
+  // when a quarter of the credit is free.
   let inFlight = 0;
+  let reserved = 0;
   let done = 0;
   let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
   const changed = () => new Promise<void>((r) => (wake = r));
   const handle = async (d: Delivery) => {
     const channel = `thread:t${d.seq % THREADS}`;
@@ -136,25 +155,32 @@ async function floor(): Promise<Result> {
     d.ack();
     inFlight--;
     rss.at(++done);
-    wake?.();
+    notify();
+  };
+  const launch = (n: number) => {
+    reserved += n;
+    void (async () => {
+      let got = 0;
+      for await (const d of broker.fetch(cfg.streams.events.name, w.durable, {
+        max: n,
+        expiresMs: w.fetchExpiresMs,
+      })) {
+        got++;
+        reserved--;
+        inFlight++;
+        void handle(d);
+      }
+      reserved -= n - got;
+      notify();
+    })();
   };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const threshold = Math.max(1, Math.floor(IN_FLIGHT / 4));
   while (done < N) {
-    const free = IN_FLIGHT - inFlight;
-    if (free >= threshold || (free > 0 && inFlight === 0)) {
-      inFlight += free;
-      let got = 0;
-      for await (const d of broker.fetch(cfg.streams.events.name, w.durable, {
-        max: free,
-        expiresMs: w.fetchExpiresMs,
-      })) {
-        got++;
-        void handle(d);
-      }
-      inFlight -= free - got;
-    } else await changed();
+    const free = IN_FLIGHT - inFlight - reserved;
+    if (free >= threshold || (free > 0 && inFlight === 0 && reserved === 0)) launch(free);
+    await changed();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpuUs = cpuSince(c0);
@@ -182,7 +208,7 @@ async function worker(): Promise<Result> {
       registry,
       handlers,
       channelPrefix: cfg.subjects.channels,
-      spec: { "*": ["validate", "route", "format", "publish"] },
+      spec: { "*": STAGES },
     }),
     log: createLogger({ level: "silent" }),
     onSettled: (s) => {

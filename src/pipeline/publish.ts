@@ -3,6 +3,7 @@ import { PublishFailed } from "../errors.js";
 import { channelSubject } from "../events/channel.js";
 import { encodeChannelMessage } from "../events/envelope.js";
 import { asyncStage } from "./stage.js";
+import type { Output } from "./types.js";
 
 /**
  * Publishes every output to the channel stream and resolves only when each is
@@ -13,22 +14,22 @@ import { asyncStage } from "./stage.js";
 export function publish(broker: Broker, subjectPrefix: string) {
   return asyncStage("publish", [PublishFailed], async (job) => {
     const event = job.event!;
-    try {
-      await Promise.all(
-        job.outputs!.map((o) =>
-          broker.publish(
-            channelSubject(subjectPrefix, o.channel),
-            encodeChannelMessage({
-              channel: o.channel,
-              eventId: event.id,
-              type: o.type,
-              data: o.data,
-              traceId: event.traceId,
-            }),
-            { msgId: `${event.id}:${o.channel}` },
-          ),
-        ),
+    const store = (o: Output) =>
+      broker.publish(
+        channelSubject(subjectPrefix, o.channel),
+        encodeChannelMessage({
+          channel: o.channel,
+          eventId: event.id,
+          type: o.type,
+          data: o.data,
+          traceId: event.traceId,
+        }),
+        { msgId: `${event.id}:${o.channel}` },
       );
+    const outputs = job.outputs!;
+    try {
+      if (outputs.length === 1) await store(outputs[0]!);
+      else await Promise.all(outputs.map(store));
     } catch (err) {
       throw new PublishFailed((err as Error).message, { cause: err });
     }

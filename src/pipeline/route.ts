@@ -5,14 +5,18 @@ import type { Handler } from "./types.js";
 
 const snakeToCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-function lookup(body: Record<string, unknown>, path: string): unknown {
-  let v: unknown = body;
-  for (const part of path.split(".")) {
-    if (v === null || typeof v !== "object") return undefined;
-    const o = v as Record<string, unknown>;
-    v = o[snakeToCamel(part)] ?? o[part];
-  }
-  return v;
+/** A field path such as "comment.thread_id", parsed once: each step tries the camelCase key, then the name as written. */
+function compilePath(path: string): (body: Record<string, unknown>) => unknown {
+  const steps = path.split(".").map((part) => [snakeToCamel(part), part] as const);
+  return (body) => {
+    let v: unknown = body;
+    for (const [camel, raw] of steps) {
+      if (v === null || typeof v !== "object") return undefined;
+      const o = v as Record<string, unknown>;
+      v = o[camel] ?? o[raw];
+    }
+    return v;
+  };
 }
 
 /** Fills a channel template such as "thread:{comment.thread_id}" from an event body. */
@@ -24,11 +28,12 @@ export function renderTemplate(template: string, body: Record<string, unknown>):
 export function compileTemplate(template: string): (body: Record<string, unknown>) => string {
   const parts = template.split(/\{([A-Za-z0-9_.]+)\}/);
   // Odd indexes are field paths, even ones literal text.
+  const getters = parts.map((p, i) => (i % 2 === 1 ? compilePath(p) : undefined));
   return (body) => {
     let out = parts[0]!;
     for (let i = 1; i < parts.length; i += 2) {
       const path = parts[i]!;
-      const v = lookup(body, path);
+      const v = getters[i]!(body);
       if (v === undefined || v === null || v === "")
         throw new EventInvalid(`field ${path} is empty (route ${template})`);
       out += String(v) + parts[i + 1]!;

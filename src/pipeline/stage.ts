@@ -38,7 +38,8 @@ export function skip(job: Job, stage: string, reason: string): Job {
 
 function countOut(ledger: StageLedger, name: string, job: Job): Job {
   const f = job.failure;
-  if (f && f.stage === name) {
+  if (!f && !job.skipped) ledger.out("passed");
+  else if (f && f.stage === name) {
     ledger.out(f.disposition === "retry" ? "retried" : f.disposition === "fatal" ? "failed" : "dropped");
   } else if (job.skipped?.stage === name) ledger.out("dropped");
   else ledger.out("passed");

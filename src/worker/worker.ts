@@ -77,6 +77,11 @@ export class Worker {
     return this.#inFlight;
   }
 
+  /** Credit held by pulls that are still open (claims asked for, not yet received). */
+  get reserved(): number {
+    return this.#reserved;
+  }
+
   async start(): Promise<void> {
     if (this.#state !== "idle") return;
     const { broker, stream, config } = this.#o;
