@@ -4,6 +4,7 @@
  *
  *   node --import tsx bench/edge.bench.ts [--full] [--scenarios a,b,c,d] [--edge-only]
  *                                       [--edge-workers N] [--nchan-workers 1,2] [--scale 0.01]
+ *                                       [--systems nchan,realer,realer-edge] [--rates 2,4,8] [--profile-edge DIR]
  *
  * Defaults to a quick pass of every scenario (under ~10 minutes); --full uses
  * the longer windows recorded in docs/benchmarks.md. Installs nchan from
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     rates: { type: "string" },
     /** Systems to run: nchan, realer, realer-edge (default: nchan and realer, plus realer-edge with --edge-only). */
     systems: { type: "string" },
+    /** Runs realer's edge processes with --cpu-prof, profiles written to this directory. */
+    "profile-edge": { type: "string" },
     /** Multiplies every subscriber count: a smoke test of the harness with small numbers. */
     scale: { type: "string", default: "1" },
   },
@@ -58,11 +61,21 @@ const nchan = (w: number): Starter => ({
 });
 const realer: Starter = {
   label: "realer",
-  start: (workers) => startRealer({ edgeWorkers: workers ?? edgeWorkers, path: "ingest" }),
+  start: (workers) =>
+    startRealer({
+      edgeWorkers: workers ?? edgeWorkers,
+      path: "ingest",
+      ...(args["profile-edge"] ? { profileDir: args["profile-edge"] } : {}),
+    }),
 };
 const realerEdge: Starter = {
   label: "realer-edge",
-  start: (workers) => startRealer({ edgeWorkers: workers ?? edgeWorkers, path: "edge" }),
+  start: (workers) =>
+    startRealer({
+      edgeWorkers: workers ?? edgeWorkers,
+      path: "edge",
+      ...(args["profile-edge"] ? { profileDir: args["profile-edge"] } : {}),
+    }),
 };
 const wanted = (args.systems ?? `nchan,realer${args["edge-only"] ? ",realer-edge" : ""}`).split(",");
 const pick = (...xs: Starter[]) => xs.filter((x) => wanted.includes(x.label.replace(/-\d+$/, "")));

@@ -32,13 +32,17 @@ export interface RealerOptions {
   edgeWorkers: number;
   /** "ingest": through POST /v1/events and a worker; "edge": straight onto the channel stream. */
   path: "ingest" | "edge";
+  /** When set, edge processes run with `--cpu-prof` and write their profiles here. */
+  profileDir?: string;
 }
 
 function run(
   args: string[],
   env: Record<string, string>,
+  nodeArgs: string[] = [],
 ): { proc: ChildProcess; ready: (msg: string) => Promise<void> } {
-  const proc = spawn(process.execPath, [...cli(), ...args], {
+  // node:cluster forks with the primary's exec arguments, so every edge process gets `nodeArgs`.
+  const proc = spawn(process.execPath, [...nodeArgs, ...cli(), ...args], {
     env: { ...process.env, REALER_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -71,10 +75,14 @@ export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
   const cfg = defaultConfig();
   // The load generator holds thousands of connections per source address; a per-address cap would refuse it.
   const ingestKey = randomUUID();
-  const edge = run(["edge", "--workers", String(o.edgeWorkers), "--port", String(port), "--nats", nats.url], {
-    REALER_MAX_CONNECTIONS_PER_ADDRESS: "0",
-    REALER_INGEST_KEYS: ingestKey,
-  });
+  const edge = run(
+    ["edge", "--workers", String(o.edgeWorkers), "--port", String(port), "--nats", nats.url],
+    {
+      REALER_MAX_CONNECTIONS_PER_ADDRESS: "0",
+      REALER_INGEST_KEYS: ingestKey,
+    },
+    o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] : [],
+  );
   await edge.ready(o.edgeWorkers > 1 ? "edge cluster listening" : "edge listening");
   await waitForPort(port);
   let worker: ReturnType<typeof run> | undefined;
