@@ -32,6 +32,9 @@ const ONLY = process.env.BENCH_ONLY;
 const STAGES = (process.env.BENCH_STAGES ?? "validate,route,format,publish").split(",").filter(Boolean);
 const THREADS = 1000;
 const MB = 1024 * 1024;
+const TEXT =
+  'A comment of about a hundred characters, with <b>markup</b> & quotes "to" escape, as users write.';
+const handlers = registerComments(new EventRegistry());
 
 interface Result {
   eventsPerSec: number;
@@ -69,14 +72,18 @@ async function prepare() {
   const cfg = benchConfig(server.url);
   const broker = await JetStreamBroker.connect({ servers: server.url, name: "bench" });
   for (const spec of Object.values(cfg.streams)) await broker.ensureStream(spec);
-  const text =
-    'A comment of about a hundred characters, with <b>markup</b> & quotes "to" escape, as users write.';
   for (let i = 0; i < N; i += 500) {
     const batch = [];
     for (let j = i; j < Math.min(N, i + 500); j++) {
       const thread = `t${j % THREADS}`;
       const payload = CommentCreated.encode({
-        comment: { id: randomUUID(), threadId: thread, author: `user${j % 97}`, text, createdAt: Date.now() },
+        comment: {
+          id: randomUUID(),
+          threadId: thread,
+          author: `user${j % 97}`,
+          text: TEXT,
+          createdAt: Date.now(),
+        },
       } as never);
       const e = createEvent({
         type: CommentCreated.name,
@@ -124,13 +131,19 @@ async function floor(): Promise<Result> {
     maxDeliver: w.maxDeliver + 1,
     maxAckPending: w.maxAckPending,
   });
-  const data = JSON.stringify({
-    id: randomUUID(),
-    threadId: "t1",
-    author: "user1",
-    html: "x".repeat(110),
-    createdAt: Date.now(),
-  });
+  // The same bytes the worker publishes: the demo handler's rendering of the
+  // same comment, an event id and a trace id of the same lengths.
+  const data = JSON.stringify(
+    handlers
+      .get(CommentCreated.name)!
+      .format(
+        { comment: { id: randomUUID(), threadId: "t1", author: "user1", text: TEXT, createdAt: Date.now() } },
+        createEvent({ type: CommentCreated.name, key: "k", payload: new Uint8Array() }),
+        {},
+      ).data,
+  );
+  const traceId = "0".repeat(32);
+  const idOf = (seq: number) => String(seq).padStart(36, "0");
   const rss = sampler();
   // The worker's credit loop (src/worker/worker.ts), without the pipeline:
   // pulls run side by side, each reserving its credit, and a new one starts
@@ -149,8 +162,8 @@ async function floor(): Promise<Result> {
     const channel = `thread:t${d.seq % THREADS}`;
     await broker.publish(
       `${cfg.subjects.channels}.${channel}`,
-      encodeChannelMessage({ channel, eventId: String(d.seq), type: "comment.created", data, traceId: "" }),
-      { msgId: `${d.seq}:${channel}` },
+      encodeChannelMessage({ channel, eventId: idOf(d.seq), type: "comment.created", data, traceId }),
+      { msgId: `${idOf(d.seq)}:${channel}` },
     );
     d.ack();
     inFlight--;
