@@ -7,11 +7,12 @@
  * letter is stored before the event is terminated, so nothing is lost between
  * them; a second dead letter of the same delivery is suppressed by its dedupe id.
  */
-import { mergeMap, type OperatorFunction } from "rxjs";
+import type { OperatorFunction } from "rxjs";
 import type { Broker, Delivery } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
+import { mapAsync } from "./map-async.js";
 import type { Job } from "./types.js";
 
 export type Outcome = SettleOutcome;
@@ -148,7 +149,7 @@ async function settleOne(
 
 export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
   const ack = ackBatcher();
-  return mergeMap(async (job): Promise<Settled> => {
+  return mapAsync(async (job): Promise<Settled> => {
     let outcome: Outcome;
     try {
       outcome = await settleOne(job, opts, ack);

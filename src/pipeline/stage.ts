@@ -20,6 +20,7 @@ import {
 } from "rxjs";
 import { dispositionOf, type RealerErrorConstructor, StageLostJob } from "../errors.js";
 import { type StageLedger, stageLedger } from "../metrics/ledger.js";
+import { mapAsync } from "./map-async.js";
 import type { Job, Stage } from "./types.js";
 
 /** True when the job has neither failed nor been skipped. */
@@ -90,7 +91,7 @@ export function asyncStage(
   return asStage(
     name,
     failures,
-    mergeMap(async (job) => {
+    mapAsync(async (job) => {
       if (!healthy(job)) return job;
       ledger.in();
       let out: Job;
