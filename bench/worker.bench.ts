@@ -65,6 +65,7 @@ const servers = new Set<{ kill(): Promise<void> }>();
 process.once("exit", () => {
   for (const s of servers) void s.kill();
 });
+for (const signal of ["SIGTERM", "SIGINT"] as const) process.once(signal, () => process.exit(130));
 
 async function prepare() {
   const server = await startNatsServer();
