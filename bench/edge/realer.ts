@@ -14,7 +14,7 @@ import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { channelSubject } from "../../src/events/channel.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
-import { startNatsServer } from "../../test/helpers/nats-server.js";
+import { type NatsServer, startNatsServer } from "../../test/helpers/nats-server.js";
 import { marker } from "./marker.js";
 import { children, commandLine, tree } from "./proc-stats.js";
 import { freePort, poster, type SystemUnderTest, waitForPort } from "./system.js";
@@ -55,7 +55,15 @@ function run(
   const ready = (msg: string) =>
     new Promise<void>((resolve, reject) => {
       if (out.includes(`"msg":"${msg}"`)) return resolve();
-      waiters.push([msg, resolve]);
+      // Bounded: a process that neither gets ready nor exits must not hang the benchmark.
+      const timer = setTimeout(() => reject(new Error(`realer ${args[0]}: no "${msg}" within 60 s`)), 60_000);
+      waiters.push([
+        msg,
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      ]);
       proc.once("exit", (code) => reject(new Error(`realer ${args[0]} exited with ${code} before "${msg}"`)));
     });
   return { proc, ready };
@@ -70,6 +78,22 @@ const stopped = (p: ChildProcess) =>
 
 export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
   const nats = await startNatsServer();
+  const started: ChildProcess[] = [];
+  try {
+    return await startOn(nats, started, o);
+  } catch (err) {
+    // A start that fails half way leaves nothing running.
+    for (const p of started.reverse()) await stopped(p);
+    await nats.stop();
+    throw err;
+  }
+}
+
+async function startOn(
+  nats: NatsServer,
+  started: ChildProcess[],
+  o: RealerOptions,
+): Promise<SystemUnderTest> {
   const natsPid = children(process.pid).find((p) => commandLine(p).includes(`-sd ${nats.storeDir}`));
   const port = await freePort();
   const cfg = defaultConfig();
@@ -83,6 +107,7 @@ export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
     },
     o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] : [],
   );
+  started.push(edge.proc);
   await edge.ready(o.edgeWorkers > 1 ? "edge cluster listening" : "edge listening");
   await waitForPort(port);
   let worker: ReturnType<typeof run> | undefined;
@@ -90,6 +115,7 @@ export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
   let publish: SystemUnderTest["publish"];
   if (o.path === "ingest") {
     worker = run(["worker", "--nats", nats.url], {});
+    started.push(worker.proc);
     await worker.ready("worker running");
     const post = poster(port, { authorization: `Bearer ${ingestKey}` });
     publish = (ch, n, t) =>
