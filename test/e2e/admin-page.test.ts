@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { fastify } from "fastify";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { adminRoutes } from "../../src/admin/routes.js";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { loadDomain } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { installErrorHandler } from "../../src/edge/http-errors.js";
 import { createLogger } from "../../src/log/logger.js";
+import { launchBrowser } from "../helpers/browser.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type SseClient, sseConnect } from "../helpers/sse-client.js";
 import { type Stack, startStack, testConfig } from "../helpers/stack.js";
@@ -33,19 +34,7 @@ describe("the live admin page", () => {
       }),
     });
     sse = await sseConnect(`${stack.edge!.url}/v1/sse?channel=thread:live`);
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   after(async () => {

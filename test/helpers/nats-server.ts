@@ -6,6 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { waitFor } from "./wait.js";
 
 export interface NatsServer {
@@ -83,4 +84,18 @@ export async function startNatsServer(): Promise<NatsServer> {
     },
   };
   return server;
+}
+
+/** A nats-server and a JetStreamBroker connected to it; `close()` stops both. */
+export async function startJetStream(): Promise<{ server: NatsServer; broker: JetStreamBroker; close(): Promise<void> }> {
+  const server = await startNatsServer();
+  const broker = await JetStreamBroker.connect({ servers: server.url });
+  return {
+    server,
+    broker,
+    async close() {
+      await broker.close();
+      await server.stop();
+    },
+  };
 }

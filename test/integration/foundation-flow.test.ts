@@ -5,12 +5,11 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { MemoryBroker } from "../../src/broker/memory-broker.js";
 import type { Broker } from "../../src/broker/types.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createEvent, encodeEvent } from "../../src/events/envelope.js";
-import { startNatsServer } from "../helpers/nats-server.js";
+import { startJetStream } from "../helpers/nats-server.js";
 import { sseConnect } from "../helpers/sse-client.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
@@ -31,20 +30,7 @@ const kinds: [string, () => Promise<Fixture>][] = [
       return { broker, close: () => broker.close() };
     },
   ],
-  [
-    "jetstream",
-    async () => {
-      const server = await startNatsServer();
-      const broker = await JetStreamBroker.connect({ servers: server.url });
-      return {
-        broker,
-        async close() {
-          await broker.close();
-          await server.stop();
-        },
-      };
-    },
-  ],
+  ["jetstream", startJetStream],
 ];
 
 for (const [kind, factory] of kinds) {
