@@ -18,6 +18,7 @@
 import cluster, { type Worker as ClusterWorker } from "node:cluster";
 import type { Logger } from "../log/logger.js";
 import { usage } from "./options.js";
+import { onShutdown } from "./shutdown.js";
 
 export const MAX_EDGE_WORKERS = 64;
 
@@ -89,8 +90,7 @@ export function runEdgeCluster(o: EdgeClusterOptions): void {
     }, restartDelay).unref();
   });
 
-  const stop = async (signal: string) => {
-    if (stopping) return;
+  onShutdown(log, async (signal) => {
     stopping = true;
     log.info({ signal }, "stopping edge workers");
     const alive = Object.values(cluster.workers ?? {}).filter((w): w is ClusterWorker => !!w && !w.isDead());
@@ -101,17 +101,8 @@ export function runEdgeCluster(o: EdgeClusterOptions): void {
     }, o.drainTimeoutMs ?? 30_000);
     await Promise.all(exited);
     clearTimeout(killer);
-    try {
-      await o.onStopped?.();
-      log.info("stopped");
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, "shutdown failed");
-      process.exit(1);
-    }
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+    await o.onStopped?.();
+  });
 
   for (let i = 0; i < o.workers; i++) fork();
 }

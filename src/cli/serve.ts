@@ -8,6 +8,7 @@ import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
 import { startMetricsServer } from "../admin/metrics-http.js";
 import { intOption } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
+import { onShutdown } from "./shutdown.js";
 import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
 
 interface Running {
@@ -16,28 +17,16 @@ interface Running {
   edge?: RunningEdge;
 }
 
-function onShutdown(r: Running, log: Logger): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+function shutdownOn(r: Running, log: Logger): void {
+  const trigger = onShutdown(log, async (signal) => {
     log.info({ signal }, "draining");
-    try {
-      await r.edge?.app.close();
-      await r.worker?.stop();
-      await r.broker.close();
-      log.info("stopped");
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, "shutdown failed");
-      process.exit(1);
-    }
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
-  r.worker?.fatal.then((err) => {
+    await r.edge?.app.close();
+    await r.worker?.stop();
+    await r.broker.close();
+  });
+  void r.worker?.fatal.then((err) => {
     log.fatal({ err }, "worker stopped on a fatal error");
-    void stop("fatal").finally(() => process.exit(1));
+    void trigger("fatal").finally(() => process.exit(1));
   });
 }
 
@@ -51,7 +40,7 @@ export async function runDev(cfg: RealerConfig, log: Logger, edgeWorkers = 1): P
   const producer = createProducer(broker, cfg, domain, "realer-dev");
   const edge = await startEdge(broker, cfg, log, { producer, demo: true });
   log.info({ url: edge.url, broker: cfg.nats ? "jetstream" : "memory" }, `realer dev: open ${edge.url}`);
-  onShutdown({ broker, worker, edge }, log);
+  shutdownOn({ broker, worker, edge }, log);
 }
 
 export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
@@ -63,7 +52,7 @@ export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
     const m = await startMetricsServer(cfg.admin.metricsPort, cfg.edge.host);
     log.info({ url: m.url }, "metrics listening");
   }
-  onShutdown({ broker, worker }, log);
+  shutdownOn({ broker, worker }, log);
 }
 
 /** dev with several edge processes: this process runs the pipeline worker, the forks serve HTTP. */
@@ -88,7 +77,7 @@ export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean, wor
   await ensureStreams(broker, cfg);
   const producer = createProducer(broker, cfg, loadDomain(), "realer-edge");
   const edge = await startEdge(broker, cfg, log, { producer, demo });
-  onShutdown({ broker, edge }, log);
+  shutdownOn({ broker, edge }, log);
 }
 
 export function registerServe(program: Command): void {
