@@ -1,8 +1,7 @@
 import type { Broker } from "../broker/types.js";
 import { PublishFailed } from "../errors.js";
-import { channelSubject } from "../events/channel.js";
-import { encodeChannelMessage } from "../events/envelope.js";
 import { asyncStage } from "./stage.js";
+import { storeOutput } from "./store-output.js";
 import type { Output } from "./types.js";
 
 /**
@@ -14,18 +13,7 @@ import type { Output } from "./types.js";
 export function publish(broker: Broker, subjectPrefix: string) {
   return asyncStage("publish", [PublishFailed], async (job) => {
     const event = job.event!;
-    const store = (o: Output) =>
-      broker.publish(
-        channelSubject(subjectPrefix, o.channel),
-        encodeChannelMessage({
-          channel: o.channel,
-          eventId: event.id,
-          type: o.type,
-          data: o.data,
-          traceId: event.traceId,
-        }),
-        { msgId: `${event.id}:${o.channel}` },
-      );
+    const store = (o: Output) => storeOutput(broker, subjectPrefix, event, o);
     const outputs = job.outputs!;
     try {
       if (outputs.length === 1) await store(outputs[0]!);

@@ -18,9 +18,9 @@ import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { ChannelInvalid, ReplayRangeInvalid } from "../errors.js";
 import { channelSubject, isValidChannel } from "../events/channel.js";
-import { encodeChannelMessage } from "../events/envelope.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
+import { storeOutput } from "../pipeline/store-output.js";
 import type { Handler } from "../pipeline/types.js";
 import { type CheckpointStore, newReplayId } from "./checkpoint.js";
 import { Pacer } from "./pacer.js";
@@ -185,20 +185,10 @@ async function replayEvent(
   const { event, outputs } = rendering;
   const acks = await Promise.all(
     outputs.map((o) =>
-      ctx.broker.publish(
-        channelSubject(ctx.cfg.subjects.channels, o.channel),
-        encodeChannelMessage({
-          channel: o.channel,
-          eventId: event.id,
-          type: o.type,
-          data: o.data,
-          traceId: event.traceId,
-        }),
-        {
-          msgId: `${event.id}:${o.channel}:replay:${cp.id}`,
-          headers: { "Realer-Replay": cp.id, "Realer-Trace-Id": event.traceId },
-        },
-      ),
+      storeOutput(ctx.broker, ctx.cfg.subjects.channels, event, o, {
+        dedupeSuffix: `:replay:${cp.id}`,
+        headers: { "Realer-Replay": cp.id, "Realer-Trace-Id": event.traceId },
+      }),
     ),
   );
   for (const a of acks) cp.counts[a.duplicate ? "duplicates" : "published"]++;
