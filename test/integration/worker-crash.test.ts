@@ -44,11 +44,14 @@ describe("two worker processes, one killed mid-run", () => {
     const survivor = spawnWorker(server.url, env);
     workers.push(doomed, survivor);
 
-    // Kill one worker once a fifth of the run is stored, while it holds claims.
-    await waitFor(async () => (await broker.streamState(cfg.streams.channels.name)).messages >= EVENTS / 5, {
-      timeoutMs: 60_000,
-      what: "a fifth of the channel messages",
-    });
+    // Kill one worker once a fifth of the run is stored and both hold claims
+    // (one worker holds at most 256; a slow start must not let the other do it all).
+    await waitFor(
+      async () =>
+        (await broker.streamState(cfg.streams.channels.name)).messages >= EVENTS / 5 &&
+        (await consumerCounts(broker, cfg.streams.events.name, cfg.worker.durable)).ackPending > 300,
+      { timeoutMs: 60_000, intervalMs: 50, what: "a fifth of the channel messages, with both workers busy" },
+    );
     doomed.proc.kill("SIGKILL");
     const killed = await doomed.exited;
     assert.equal(killed.signal, "SIGKILL");
