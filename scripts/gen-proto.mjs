@@ -21,5 +21,23 @@ protos.sort();
 
 const bin = (name) => join(root, "node_modules/.bin", name);
 const js = join(out, "protos.js");
-execFileSync(bin("pbjs"), ["-t", "static-module", "-w", "es6", "--force-number", "--no-verify", "--no-delimited", "--no-beautify", "-p", join(root, "proto"), "-o", js, ...protos], { stdio: "inherit" });
+execFileSync(
+  bin("pbjs"),
+  [
+    "-t",
+    "static-module",
+    "-w",
+    "es6",
+    "--force-number",
+    "--no-verify",
+    "--no-delimited",
+    "--no-beautify",
+    "-p",
+    join(root, "proto"),
+    "-o",
+    js,
+    ...protos,
+  ],
+  { stdio: "inherit" },
+);
 execFileSync(bin("pbts"), ["--no-comments", "-o", join(out, "protos.d.ts"), js], { stdio: "inherit" });

@@ -19,7 +19,12 @@ export interface RealerErrorConstructor extends FastifyErrorConstructor {
 /** Every code, in one list, for docs and tests. */
 export const catalogue = new Map<string, { message: string; status: number; disposition: Disposition }>();
 
-function define(code: string, message: string, status: number, disposition: Disposition): RealerErrorConstructor {
+function define(
+  code: string,
+  message: string,
+  status: number,
+  disposition: Disposition,
+): RealerErrorConstructor {
   catalogue.set(code, { message, status, disposition });
   const ctor = createError(code, message, status) as RealerErrorConstructor;
   Object.defineProperty(ctor, "disposition", { value: disposition });
@@ -33,7 +38,12 @@ export const ChannelInvalid = define(
   400,
   "client",
 );
-export const NoChannels = define("REALER_ERR_NO_CHANNELS", "at least one channel parameter is required", 400, "client");
+export const NoChannels = define(
+  "REALER_ERR_NO_CHANNELS",
+  "at least one channel parameter is required",
+  400,
+  "client",
+);
 export const TooManyChannels = define(
   "REALER_ERR_TOO_MANY_CHANNELS",
   "%s channels requested; at most %s are allowed per connection",
@@ -64,15 +74,30 @@ export const AuthRequired = define(
   401,
   "client",
 );
-export const TokenInvalid = define("REALER_ERR_TOKEN_INVALID", "the subscribe token is invalid: %s", 401, "client");
+export const TokenInvalid = define(
+  "REALER_ERR_TOKEN_INVALID",
+  "the subscribe token is invalid: %s",
+  401,
+  "client",
+);
 export const TokenExpired = define(
   "REALER_ERR_TOKEN_EXPIRED",
   "the subscribe token has expired: reconnect with a fresh token",
   401,
   "client",
 );
-export const ChannelForbidden = define("REALER_ERR_CHANNEL_FORBIDDEN", "channel %s is not allowed: %s", 403, "client");
-export const OriginForbidden = define("REALER_ERR_ORIGIN_FORBIDDEN", "origin %s is not allowed here", 403, "client");
+export const ChannelForbidden = define(
+  "REALER_ERR_CHANNEL_FORBIDDEN",
+  "channel %s is not allowed: %s",
+  403,
+  "client",
+);
+export const OriginForbidden = define(
+  "REALER_ERR_ORIGIN_FORBIDDEN",
+  "origin %s is not allowed here",
+  403,
+  "client",
+);
 export const EdgeDraining = define(
   "REALER_ERR_EDGE_DRAINING",
   "this edge is shutting down: reconnect (to another edge) shortly",
@@ -93,7 +118,12 @@ export const ResumeFailed = define(
 );
 export const NotFound = define("REALER_ERR_NOT_FOUND", "no route for %s %s", 404, "client");
 export const BadRequest = define("REALER_ERR_BAD_REQUEST", "bad request: %s", 400, "client");
-export const PayloadTooLarge = define("REALER_ERR_PAYLOAD_TOO_LARGE", "request body is larger than %s bytes", 413, "client");
+export const PayloadTooLarge = define(
+  "REALER_ERR_PAYLOAD_TOO_LARGE",
+  "request body is larger than %s bytes",
+  413,
+  "client",
+);
 export const UnsupportedMediaType = define(
   "REALER_ERR_UNSUPPORTED_MEDIA_TYPE",
   "content type %s is not supported here",
@@ -117,7 +147,12 @@ export const PublishFailed = define(
   503,
   "retry",
 );
-export const EnrichTimeout = define("REALER_ERR_ENRICH_TIMEOUT", "stage %s did not finish within %s ms", 504, "retry");
+export const EnrichTimeout = define(
+  "REALER_ERR_ENRICH_TIMEOUT",
+  "stage %s did not finish within %s ms",
+  504,
+  "retry",
+);
 export const MaxDeliveries = define(
   "REALER_ERR_MAX_DELIVERIES",
   "event was delivered %s times without being settled (a worker died or hung on its last attempt)",
@@ -154,24 +189,69 @@ export const ProducerOverloaded = define(
 export const ProducerClosed = define("REALER_ERR_PRODUCER_CLOSED", "the producer is closed", 503, "client");
 
 // Infrastructure
-export const BrokerUnavailable = define("REALER_ERR_BROKER_UNAVAILABLE", "broker unavailable: %s", 503, "fatal");
-export const StreamNotFound = define("REALER_ERR_STREAM_NOT_FOUND", "stream %s does not exist", 404, "client");
-export const ConfigInvalid = define("REALER_ERR_CONFIG_INVALID", "configuration is invalid: %s", 500, "fatal");
+export const BrokerUnavailable = define(
+  "REALER_ERR_BROKER_UNAVAILABLE",
+  "broker unavailable: %s",
+  503,
+  "fatal",
+);
+export const StreamNotFound = define(
+  "REALER_ERR_STREAM_NOT_FOUND",
+  "stream %s does not exist",
+  404,
+  "client",
+);
+export const ConfigInvalid = define(
+  "REALER_ERR_CONFIG_INVALID",
+  "configuration is invalid: %s",
+  500,
+  "fatal",
+);
 export const CliUsage = define("REALER_ERR_CLI_USAGE", "%s", 2, "client");
-export const ConsumerNotFound = define("REALER_ERR_CONSUMER_NOT_FOUND", "consumer %s of stream %s does not exist", 404, "client");
+export const ConsumerNotFound = define(
+  "REALER_ERR_CONSUMER_NOT_FOUND",
+  "consumer %s of stream %s does not exist",
+  404,
+  "client",
+);
 
 // Operators (replay, dlq, audit, admin)
-export const ReplayRangeInvalid = define("REALER_ERR_REPLAY_RANGE", "replay range is invalid: %s", 400, "client");
-export const ReplayNotFound = define("REALER_ERR_REPLAY_NOT_FOUND", "no replay %s: nothing to resume", 404, "client");
-export const DeadLetterNotFound = define("REALER_ERR_DLQ_NOT_FOUND", "no dead letter at sequence %s", 404, "client");
+export const ReplayRangeInvalid = define(
+  "REALER_ERR_REPLAY_RANGE",
+  "replay range is invalid: %s",
+  400,
+  "client",
+);
+export const ReplayNotFound = define(
+  "REALER_ERR_REPLAY_NOT_FOUND",
+  "no replay %s: nothing to resume",
+  404,
+  "client",
+);
+export const DeadLetterNotFound = define(
+  "REALER_ERR_DLQ_NOT_FOUND",
+  "no dead letter at sequence %s",
+  404,
+  "client",
+);
 export const AdminUnauthorized = define(
   "REALER_ERR_ADMIN_UNAUTHORIZED",
   "admin token missing or wrong: send Authorization: Bearer <REALER_ADMIN_TOKEN>",
   401,
   "client",
 );
-export const AdminDisabled = define("REALER_ERR_ADMIN_DISABLED", "the admin API is disabled: set REALER_ADMIN_TOKEN", 403, "client");
-export const MetricsUnavailable = define("REALER_ERR_METRICS_UNAVAILABLE", "could not read metrics from %s: %s", 503, "retry");
+export const AdminDisabled = define(
+  "REALER_ERR_ADMIN_DISABLED",
+  "the admin API is disabled: set REALER_ADMIN_TOKEN",
+  403,
+  "client",
+);
+export const MetricsUnavailable = define(
+  "REALER_ERR_METRICS_UNAVAILABLE",
+  "could not read metrics from %s: %s",
+  503,
+  "retry",
+);
 
 /** The code of any error, or undefined when it is not one of ours. */
 export function codeOf(err: unknown): string | undefined {

@@ -5,6 +5,8 @@
  */
 import {
   AckPolicy,
+  type Consumer,
+  type ConsumerInfo,
   DeliverPolicy,
   DiscardPolicy,
   JetStreamApiCodes,
@@ -14,11 +16,15 @@ import {
   type JsMsg,
   jetstream,
   jetstreamManager,
-  type Consumer,
-  type ConsumerInfo,
   StorageType,
 } from "@nats-io/jetstream";
-import { connect, headers as natsHeaders, type MsgHdrs, type NatsConnection, nanos } from "@nats-io/transport-node";
+import {
+  connect,
+  type MsgHdrs,
+  type NatsConnection,
+  nanos,
+  headers as natsHeaders,
+} from "@nats-io/transport-node";
 import { BrokerUnavailable, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import type {
   Broker,
@@ -62,7 +68,13 @@ function toRecord(h: MsgHdrs | undefined): Record<string, string> {
 }
 
 function toStored(m: JsMsg): StoredMessage {
-  return { subject: m.subject, seq: m.seq, data: m.data, headers: toRecord(m.headers), time: m.time.getTime() };
+  return {
+    subject: m.subject,
+    seq: m.seq,
+    data: m.data,
+    headers: toRecord(m.headers),
+    time: m.time.getTime(),
+  };
 }
 
 function toConsumerState(stream: string, ci: ConsumerInfo): ConsumerState {
@@ -167,7 +179,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     try {
       await this.#jsm.consumers.info(spec.stream, spec.durable);
     } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(spec.stream, { cause: err });
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound))
+        throw new StreamNotFound(spec.stream, { cause: err });
       if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
       await this.#jsm.consumers.add(spec.stream, cfg);
       return;
@@ -296,7 +309,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       return toConsumerState(stream, await this.#jsm.consumers.info(stream, durable));
     } catch (err) {
       if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
-      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw new ConsumerNotFound(durable, stream, { cause: err });
+      if (isApiError(err, JetStreamApiCodes.ConsumerNotFound))
+        throw new ConsumerNotFound(durable, stream, { cause: err });
       throw err;
     }
   }
@@ -305,7 +319,13 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     try {
       const m = await this.#jsm.streams.getMessage(stream, { seq });
       if (!m) return undefined;
-      return { subject: m.subject, seq: m.seq, data: m.data, headers: toRecord(m.header), time: m.time.getTime() };
+      return {
+        subject: m.subject,
+        seq: m.seq,
+        data: m.data,
+        headers: toRecord(m.header),
+        time: m.time.getTime(),
+      };
     } catch (err) {
       if (isApiError(err, JetStreamApiCodes.NoMessageFound)) return undefined;
       if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });

@@ -83,7 +83,13 @@ class MemoryStream {
       const seen = this.dedupe.get(opts.msgId);
       if (seen && now - seen.at < window) return { stream: this.spec.name, seq: seen.seq, duplicate: true };
     }
-    const msg: StoredMessage = { subject, seq: ++this.lastSeq, data, headers: { ...opts?.headers }, time: now };
+    const msg: StoredMessage = {
+      subject,
+      seq: ++this.lastSeq,
+      data,
+      headers: { ...opts?.headers },
+      time: now,
+    };
     this.msgs.push(msg);
     this.bytes += data.byteLength;
     if (opts?.msgId) this.dedupe.set(opts.msgId, { seq: msg.seq, at: now });
@@ -296,7 +302,14 @@ export class MemoryBroker implements Broker, BrokerAdmin {
 
   async streamState(stream: string): Promise<StreamState> {
     const s = this.#stream(stream);
-    return { name: stream, messages: s.msgs.length, bytes: s.bytes, firstSeq: s.firstSeq, lastSeq: s.lastSeq, created: s.created };
+    return {
+      name: stream,
+      messages: s.msgs.length,
+      bytes: s.bytes,
+      firstSeq: s.firstSeq,
+      lastSeq: s.lastSeq,
+      created: s.created,
+    };
   }
 
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {

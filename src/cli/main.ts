@@ -4,11 +4,11 @@
  */
 import { Command, CommanderError } from "commander";
 import { codeOf } from "../errors.js";
-import { registerIngest } from "./ingest.js";
-import { registerPublish } from "./publish.js";
 import { registerAudit } from "./audit.js";
 import { registerDlq } from "./dlq.js";
+import { registerIngest } from "./ingest.js";
 import { registerInspect } from "./inspect.js";
+import { registerPublish } from "./publish.js";
 import { registerReplay } from "./replay.js";
 import { registerServe } from "./serve.js";
 

@@ -1,8 +1,9 @@
 /** Options shared by several commands, and the one way to build a config from flags. */
 import { CommanderError, Option } from "commander";
-import { type RealerConfig, configFromEnv } from "../config/config.js";
+import { configFromEnv, type RealerConfig } from "../config/config.js";
 
-export const natsOption = () => new Option("--nats <url>", "NATS server URL(s), comma separated").env("REALER_NATS_URL");
+export const natsOption = () =>
+  new Option("--nats <url>", "NATS server URL(s), comma separated").env("REALER_NATS_URL");
 
 /** A usage error: printed as `realer: message`, exit code 2. */
 export function usage(message: string): never {
@@ -15,7 +16,8 @@ export function configFrom(opts: { nats?: string; port?: string; host?: string }
   if (opts.host) cfg.edge.host = opts.host;
   if (opts.port !== undefined) {
     const port = Number(opts.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) usage(`--port ${opts.port} is not a port number`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      usage(`--port ${opts.port} is not a port number`);
     cfg.edge.port = port;
   }
   return cfg;

@@ -1,8 +1,9 @@
 /** `realer publish`: one event from the shell, over NATS or through an edge's HTTP ingest. */
+
+import { randomUUID } from "node:crypto";
 import { type Command, Option } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
-import { randomUUID } from "node:crypto";
 import { configFrom, natsOption, usage } from "./options.js";
 import { createProducer, ensureStreams, loadDomain, openBroker } from "./wiring.js";
 
@@ -22,7 +23,15 @@ function eventOf(type: string, a: PublishArgs): { type: string; key: string; dat
     return {
       type: CommentCreated.name,
       key: a.key ?? `thread:${a.thread}`,
-      data: { comment: { id: randomUUID(), threadId: a.thread, author: a.author, text: a.text, createdAt: Date.now() } },
+      data: {
+        comment: {
+          id: randomUUID(),
+          threadId: a.thread,
+          author: a.author,
+          text: a.text,
+          createdAt: Date.now(),
+        },
+      },
     };
   }
   if (!a.key) usage("--key is required for an event type other than comment");
@@ -42,7 +51,10 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
   if (a.url) {
     const res = await fetch(new URL("/v1/events", a.url), {
       method: "POST",
-      headers: { "content-type": "application/json", ...(a.apiKey ? { authorization: `Bearer ${a.apiKey}` } : {}) },
+      headers: {
+        "content-type": "application/json",
+        ...(a.apiKey ? { authorization: `Bearer ${a.apiKey}` } : {}),
+      },
       body: JSON.stringify({ ...e, ...(a.id ? { id: a.id } : {}) }),
     });
     const body = (await res.json()) as { code?: string; message?: string };
@@ -53,10 +65,16 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
   try {
     await ensureStreams(broker, cfg);
     const domain = loadDomain();
-    if (!domain.registry.has(e.type)) usage(`unknown event type ${e.type}; known: ${domain.registry.names().join(", ")}`);
-    const { event, ack } = await createProducer(broker, cfg, domain, "realer-cli").emit(e.type, e.key, e.data, {
-      ...(a.id ? { id: a.id } : {}),
-    });
+    if (!domain.registry.has(e.type))
+      usage(`unknown event type ${e.type}; known: ${domain.registry.names().join(", ")}`);
+    const { event, ack } = await createProducer(broker, cfg, domain, "realer-cli").emit(
+      e.type,
+      e.key,
+      e.data,
+      {
+        ...(a.id ? { id: a.id } : {}),
+      },
+    );
     return { id: event.id, seq: ack.seq, duplicate: ack.duplicate };
   } finally {
     await broker.close();
@@ -70,7 +88,11 @@ export function registerPublish(program: Command): void {
     .argument("[type]", 'event type, or "comment" for a demo comment', "comment")
     .addOption(natsOption())
     .option("--url <url>", "an edge's base URL: publish through its HTTP ingest instead of NATS")
-    .addOption(new Option("--api-key <key>", "with --url: an ingest API key (one of REALER_INGEST_KEYS)").env("REALER_INGEST_KEY"))
+    .addOption(
+      new Option("--api-key <key>", "with --url: an ingest API key (one of REALER_INGEST_KEYS)").env(
+        "REALER_INGEST_KEY",
+      ),
+    )
     .option("--key <key>", "ordering key (default for comments: thread:<thread>)")
     .option("--data <json>", "the event body as JSON, mapped onto the type's schema")
     .option("--id <id>", "event id (dedupe id); default: a new UUID")

@@ -1,15 +1,23 @@
 /** The long-running commands, with graceful shutdown on SIGTERM and SIGINT. */
 import type { Command } from "commander";
+import { startMetricsServer } from "../admin/metrics-http.js";
 import type { Broker } from "../broker/types.js";
 import { configFromEnv, type RealerConfig } from "../config/config.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
-import { startMetricsServer } from "../admin/metrics-http.js";
 import { intOption } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
 import { onShutdown } from "./shutdown.js";
-import { createProducer, ensureStreams, loadDomain, openBroker, type RunningEdge, startEdge, startWorker } from "./wiring.js";
+import {
+  createProducer,
+  ensureStreams,
+  loadDomain,
+  openBroker,
+  type RunningEdge,
+  startEdge,
+  startWorker,
+} from "./wiring.js";
 
 interface Running {
   broker: Broker;
@@ -81,7 +89,8 @@ export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean, wor
 }
 
 export function registerServe(program: Command): void {
-  const logger = () => createLogger({ level: configFromEnv().logLevel, pretty: process.stdout.isTTY === true });
+  const logger = () =>
+    createLogger({ level: configFromEnv().logLevel, pretty: process.stdout.isTTY === true });
   program
     .command("dev")
     .description("everything in one process on the embedded in-memory broker, with the demo page")
@@ -89,13 +98,18 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "listen address", "127.0.0.1")
     .addOption(natsOption().hideHelp())
     .option("--edge-workers <n>", "edge processes behind the one port (above 1 needs --nats)", "1")
-    .action(async (opts) => runDev(configFrom(opts), logger(), parseWorkers("--edge-workers", opts.edgeWorkers)));
+    .action(async (opts) =>
+      runDev(configFrom(opts), logger(), parseWorkers("--edge-workers", opts.edgeWorkers)),
+    );
 
   program
     .command("worker")
     .description("claim events, run the pipelines, publish channel messages")
     .addOption(natsOption().makeOptionMandatory())
-    .option("--metrics-port <port>", "serve GET /metrics on this port (default: REALER_METRICS_PORT; off without)")
+    .option(
+      "--metrics-port <port>",
+      "serve GET /metrics on this port (default: REALER_METRICS_PORT; off without)",
+    )
     .option("--host <host>", "listen address of the metrics port", "127.0.0.1")
     .action(async (opts) => {
       const cfg = configFrom(opts);
@@ -112,5 +126,7 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--demo", "also serve the demo page", false)
     .option("--workers <n>", "edge processes behind the one port (node:cluster); use one per core", "1")
-    .action(async (opts) => runEdge(configFrom(opts), logger(), opts.demo, parseWorkers("--workers", opts.workers)));
+    .action(async (opts) =>
+      runEdge(configFrom(opts), logger(), opts.demo, parseWorkers("--workers", opts.workers)),
+    );
 }

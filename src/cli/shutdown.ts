@@ -4,7 +4,10 @@ import type { Logger } from "../log/logger.js";
  * Runs `stop` once, on the first SIGTERM or SIGINT (or when `trigger` is
  * called), then exits 0 — or 1 when stopping fails. Returns `trigger`.
  */
-export function onShutdown(log: Logger, stop: (reason: string) => Promise<void>): (reason: string) => Promise<void> {
+export function onShutdown(
+  log: Logger,
+  stop: (reason: string) => Promise<void>,
+): (reason: string) => Promise<void> {
   let stopping: Promise<void> | undefined;
   const trigger = (reason: string) => {
     stopping ??= (async () => {

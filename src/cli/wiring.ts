@@ -4,6 +4,7 @@
  * the components each command runs.
  */
 import type { FastifyInstance } from "fastify";
+import { adminRoutes } from "../admin/routes.js";
 import { JetStreamBroker } from "../broker/jetstream-broker.js";
 import { MemoryBroker } from "../broker/memory-broker.js";
 import type { AdminBroker, Broker } from "../broker/types.js";
@@ -18,7 +19,6 @@ import type { Logger } from "../log/logger.js";
 import { standardPipeline } from "../pipeline/pipeline.js";
 import type { Handler } from "../pipeline/types.js";
 import { Producer } from "../producer/producer.js";
-import { adminRoutes } from "../admin/routes.js";
 import { webRoutes } from "../web/routes.js";
 import { Worker } from "../worker/worker.js";
 
@@ -51,7 +51,12 @@ export function createProducer(broker: Broker, cfg: RealerConfig, domain: Domain
   return new Producer({ broker, registry: domain.registry, prefix: cfg.subjects.events, name });
 }
 
-export async function startWorker(broker: Broker, cfg: RealerConfig, domain: Domain, log: Logger): Promise<Worker> {
+export async function startWorker(
+  broker: Broker,
+  cfg: RealerConfig,
+  domain: Domain,
+  log: Logger,
+): Promise<Worker> {
   const worker = new Worker({
     broker,
     stream: cfg.streams.events.name,
@@ -84,7 +89,9 @@ export async function startEdge(
 ): Promise<RunningEdge> {
   // The edge drains (cursor + jittered retry to every client) when the app closes.
   const { app, hub } = await createEdge(broker, cfg, log);
-  await app.register(adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain: loadDomain() }));
+  await app.register(
+    adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain: loadDomain() }),
+  );
   await app.register(webRoutes());
   if (extras.producer) {
     // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).

@@ -3,8 +3,9 @@
  * folder reads `process.env`. `defaultConfig()` returns a fresh object each
  * call; `configFromEnv()` never mutates its inputs.
  */
-import { ConfigInvalid } from "../errors.js";
+
 import type { StreamSpec } from "../broker/types.js";
+import { ConfigInvalid } from "../errors.js";
 
 export interface SubjectConfig {
   /** Events are published to `<events>.<type>`. Default "realer.events". */
@@ -127,12 +128,21 @@ export interface RealerConfig {
 const DAY_MS = 86_400_000;
 
 export function defaultConfig(): RealerConfig {
-  const subjects: SubjectConfig = { events: "realer.events", channels: "realer.ch", deadLetters: "realer.dlq" };
+  const subjects: SubjectConfig = {
+    events: "realer.events",
+    channels: "realer.ch",
+    deadLetters: "realer.dlq",
+  };
   return {
     nats: undefined,
     subjects,
     streams: {
-      events: { name: "REALER_EVENTS", subjects: [`${subjects.events}.>`], maxAgeMs: 7 * DAY_MS, duplicateWindowMs: 120_000 },
+      events: {
+        name: "REALER_EVENTS",
+        subjects: [`${subjects.events}.>`],
+        maxAgeMs: 7 * DAY_MS,
+        duplicateWindowMs: 120_000,
+      },
       channels: {
         name: "REALER_CHANNELS",
         subjects: [`${subjects.channels}.>`],
@@ -188,7 +198,10 @@ export function defaultConfig(): RealerConfig {
 function pipelines(env: NodeJS.ProcessEnv, fallback: Record<string, string[]>): Record<string, string[]> {
   const raw = env.REALER_WORKER_PIPELINES;
   if (raw === undefined || raw === "") return fallback;
-  const bad = (why: string) => new ConfigInvalid(`REALER_WORKER_PIPELINES: ${why}; expected e.g. {"*":["validate","route","format","publish"]}`);
+  const bad = (why: string) =>
+    new ConfigInvalid(
+      `REALER_WORKER_PIPELINES: ${why}; expected e.g. {"*":["validate","route","format","publish"]}`,
+    );
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -197,7 +210,8 @@ function pipelines(env: NodeJS.ProcessEnv, fallback: Record<string, string[]>): 
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad("not a JSON object");
   for (const [type, list] of Object.entries(v)) {
-    if (!Array.isArray(list) || list.some((s) => typeof s !== "string")) throw bad(`"${type}" is not a list of stage names`);
+    if (!Array.isArray(list) || list.some((s) => typeof s !== "string"))
+      throw bad(`"${type}" is not a list of stage names`);
   }
   return v as Record<string, string[]>;
 }
@@ -206,19 +220,25 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const v = Number(raw);
-  if (!Number.isInteger(v) || v < min) throw new ConfigInvalid(`${key}=${raw}: expected an integer >= ${min}`);
+  if (!Number.isInteger(v) || v < min)
+    throw new ConfigInvalid(`${key}=${raw}: expected an integer >= ${min}`);
   return v;
 }
 
 /** The defaults overridden by REALER_* environment variables (see README, Configuration). */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: RealerConfig = defaultConfig()): RealerConfig {
+export function configFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  base: RealerConfig = defaultConfig(),
+): RealerConfig {
   return {
     ...base,
     nats: env.REALER_NATS_URL || base.nats,
     logLevel: env.REALER_LOG_LEVEL || base.logLevel,
     admin: {
       token: env.REALER_ADMIN_TOKEN || base.admin.token,
-      metricsUrls: env.REALER_METRICS_URLS ? env.REALER_METRICS_URLS.split(",").filter(Boolean) : base.admin.metricsUrls,
+      metricsUrls: env.REALER_METRICS_URLS
+        ? env.REALER_METRICS_URLS.split(",").filter(Boolean)
+        : base.admin.metricsUrls,
       metricsPort: env.REALER_METRICS_PORT ? int(env, "REALER_METRICS_PORT", 0) : base.admin.metricsPort,
     },
     worker: {
@@ -235,16 +255,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
       port: int(env, "REALER_PORT", base.edge.port),
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
-      maxConnectionsPerAddress: int(env, "REALER_MAX_CONNECTIONS_PER_ADDRESS", base.edge.maxConnectionsPerAddress),
+      maxConnectionsPerAddress: int(
+        env,
+        "REALER_MAX_CONNECTIONS_PER_ADDRESS",
+        base.edge.maxConnectionsPerAddress,
+      ),
       maxQueuedBytes: int(env, "REALER_MAX_QUEUED_BYTES", base.edge.maxQueuedBytes, 1024),
       maxQueuedFrames: int(env, "REALER_MAX_QUEUED_FRAMES", base.edge.maxQueuedFrames, 1),
       stallTimeoutMs: int(env, "REALER_STALL_TIMEOUT_MS", base.edge.stallTimeoutMs, 100),
       drainSpreadMs: int(env, "REALER_DRAIN_SPREAD_MS", base.edge.drainSpreadMs),
-      corsOrigins: env.REALER_CORS_ORIGINS ? env.REALER_CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean) : base.edge.corsOrigins,
+      corsOrigins: env.REALER_CORS_ORIGINS
+        ? env.REALER_CORS_ORIGINS.split(",")
+            .map((o) => o.trim())
+            .filter(Boolean)
+        : base.edge.corsOrigins,
       auth: {
         ...base.edge.auth,
         privateChannels: env.REALER_PRIVATE_CHANNELS
-          ? env.REALER_PRIVATE_CHANNELS.split(",").map((p) => p.trim()).filter(Boolean)
+          ? env.REALER_PRIVATE_CHANNELS.split(",")
+              .map((p) => p.trim())
+              .filter(Boolean)
           : base.edge.auth.privateChannels,
         hmacSecret: env.REALER_AUTH_HMAC_SECRET || base.edge.auth.hmacSecret,
         publicKey: env.REALER_AUTH_PUBLIC_KEY || base.edge.auth.publicKey,
@@ -254,7 +284,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, base: Realer
     },
     ingest: {
       ...base.ingest,
-      keys: env.REALER_INGEST_KEYS ? env.REALER_INGEST_KEYS.split(",").map((k) => k.trim()).filter(Boolean) : base.ingest.keys,
+      keys: env.REALER_INGEST_KEYS
+        ? env.REALER_INGEST_KEYS.split(",")
+            .map((k) => k.trim())
+            .filter(Boolean)
+        : base.ingest.keys,
       maxBodyBytes: int(env, "REALER_INGEST_MAX_BYTES", base.ingest.maxBodyBytes, 1024),
       maxBatch: int(env, "REALER_INGEST_MAX_BATCH", base.ingest.maxBatch, 1),
     },

@@ -12,7 +12,13 @@ export const CommentCreated = eventType<comments.v1.ICommentCreated>(comments.v1
 export const CommentEdited = eventType<comments.v1.ICommentEdited>(comments.v1.CommentEdited);
 export const CommentDeleted = eventType<comments.v1.ICommentDeleted>(comments.v1.CommentDeleted);
 
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
 
 interface CommentBody {
@@ -34,7 +40,13 @@ export function registerComments(registry: EventRegistry): Map<string, Handler> 
           const c = body.comment as CommentBody;
           return {
             type: "comment.created",
-            data: { id: c.id, threadId: c.threadId, author: c.author, html: escapeHtml(c.text), createdAt: c.createdAt },
+            data: {
+              id: c.id,
+              threadId: c.threadId,
+              author: c.author,
+              html: escapeHtml(c.text),
+              createdAt: c.createdAt,
+            },
           };
         },
       },
@@ -45,7 +57,13 @@ export function registerComments(registry: EventRegistry): Map<string, Handler> 
         routes: ["thread:{thread_id}"],
         format: (b) => ({
           type: "comment.edited",
-          data: { id: b.commentId, threadId: b.threadId, author: b.author, html: escapeHtml(String(b.text)), editedAt: b.editedAt },
+          data: {
+            id: b.commentId,
+            threadId: b.threadId,
+            author: b.author,
+            html: escapeHtml(String(b.text)),
+            editedAt: b.editedAt,
+          },
         }),
       },
     ],

@@ -18,7 +18,10 @@ const ASSETS: Record<string, string> = {
 
 const params = {
   type: "object",
-  properties: { thread: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" }, id: { type: "string", maxLength: 64 } },
+  properties: {
+    thread: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
+    id: { type: "string", maxLength: 64 },
+  },
 } as const;
 const body = {
   type: "object",
@@ -44,7 +47,10 @@ export function demoRoutes(producer: Producer) {
     const cache = new Map<string, Buffer>();
     const asset = async (name: string) => {
       let b = cache.get(name);
-      if (!b) cache.set(name, (b = await readFile(new URL(name, WEB))));
+      if (!b) {
+        b = await readFile(new URL(name, WEB));
+        cache.set(name, b);
+      }
       return b;
     };
     app.get("/", async (_req, reply) => reply.type(ASSETS["index.html"]!).send(await asset("index.html")));
@@ -52,32 +58,50 @@ export function demoRoutes(producer: Producer) {
       app.get(`/demo/${name}`, async (_req, reply) => reply.type(ASSETS[name]!).send(await asset(name)));
     }
 
-    app.post<{ Params: P; Body: B }>("/demo/threads/:thread/comments", { schema: { params, body } }, async (req, reply) => {
-      const comment = { id: randomUUID(), threadId: req.params.thread, author: req.body.author, text: req.body.text, createdAt: Date.now() };
-      const { ack } = await producer.emit(CommentCreated, `thread:${req.params.thread}`, { comment });
-      reply.code(202);
-      return { id: comment.id, seq: ack.seq };
-    });
+    app.post<{ Params: P; Body: B }>(
+      "/demo/threads/:thread/comments",
+      { schema: { params, body } },
+      async (req, reply) => {
+        const comment = {
+          id: randomUUID(),
+          threadId: req.params.thread,
+          author: req.body.author,
+          text: req.body.text,
+          createdAt: Date.now(),
+        };
+        const { ack } = await producer.emit(CommentCreated, `thread:${req.params.thread}`, { comment });
+        reply.code(202);
+        return { id: comment.id, seq: ack.seq };
+      },
+    );
 
-    app.patch<{ Params: P; Body: B }>("/demo/threads/:thread/comments/:id", { schema: { params, body } }, async (req, reply) => {
-      const { ack } = await producer.emit(CommentEdited, `thread:${req.params.thread}`, {
-        commentId: req.params.id,
-        threadId: req.params.thread,
-        author: req.body.author,
-        text: req.body.text,
-        editedAt: Date.now(),
-      });
-      reply.code(202);
-      return { id: req.params.id, seq: ack.seq };
-    });
+    app.patch<{ Params: P; Body: B }>(
+      "/demo/threads/:thread/comments/:id",
+      { schema: { params, body } },
+      async (req, reply) => {
+        const { ack } = await producer.emit(CommentEdited, `thread:${req.params.thread}`, {
+          commentId: req.params.id,
+          threadId: req.params.thread,
+          author: req.body.author,
+          text: req.body.text,
+          editedAt: Date.now(),
+        });
+        reply.code(202);
+        return { id: req.params.id, seq: ack.seq };
+      },
+    );
 
-    app.delete<{ Params: P }>("/demo/threads/:thread/comments/:id", { schema: { params } }, async (req, reply) => {
-      const { ack } = await producer.emit(CommentDeleted, `thread:${req.params.thread}`, {
-        commentId: req.params.id,
-        threadId: req.params.thread,
-      });
-      reply.code(202);
-      return { id: req.params.id, seq: ack.seq };
-    });
+    app.delete<{ Params: P }>(
+      "/demo/threads/:thread/comments/:id",
+      { schema: { params } },
+      async (req, reply) => {
+        const { ack } = await producer.emit(CommentDeleted, `thread:${req.params.thread}`, {
+          commentId: req.params.id,
+          threadId: req.params.thread,
+        });
+        reply.code(202);
+        return { id: req.params.id, seq: ack.seq };
+      },
+    );
   };
 }

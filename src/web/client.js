@@ -69,7 +69,8 @@ export function subscribe(options) {
 
   const dark = typeof o.dark === "number";
   const active = !dark || o.random() < o.dark;
-  if (active && typeof o.EventSource !== "function") throw new TypeError("subscribe: this browser has no EventSource");
+  if (active && typeof o.EventSource !== "function")
+    throw new TypeError("subscribe: this browser has no EventSource");
   const started = Date.now();
   const stats = {
     received: 0,

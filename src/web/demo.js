@@ -68,7 +68,8 @@ const refreshEmpty = () => {
 
 // ?dark=0.1 tries the dark launch: one page view in ten subscribes, renders nothing and shows its report.
 const darkShare = params.has("dark") ? Number(params.get("dark")) : undefined;
-const dark = darkShare >= 0 && darkShare <= 1 ? { dark: darkShare, reportEveryMs: 1000, onReport: showReport } : {};
+const dark =
+  darkShare >= 0 && darkShare <= 1 ? { dark: darkShare, reportEveryMs: 1000, onReport: showReport } : {};
 function showReport(r) {
   const box = $("dark-report");
   box.hidden = false;

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { hasSignals, type Signals } from "../../src/broker/types.js";
 import type { Broker, BrokerAdmin, ConsumerState, Delivery, StoredMessage } from "../../src/broker/types.js";
+import { hasSignals, type Signals } from "../../src/broker/types.js";
 import { waitFor } from "../helpers/wait.js";
 
 export interface BrokerFixture {
@@ -27,7 +27,12 @@ async function collect<T>(it: AsyncIterable<T>, limit = Number.POSITIVE_INFINITY
   return out;
 }
 
-const pick = (c: ConsumerState) => ({ name: c.name, pending: c.pending, ackPending: c.ackPending, redelivered: c.redelivered });
+const pick = (c: ConsumerState) => ({
+  name: c.name,
+  pending: c.pending,
+  ackPending: c.ackPending,
+  redelivered: c.redelivered,
+});
 
 let n = 0;
 function names() {
@@ -55,7 +60,8 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
 
     async function publishN(subj: string, count: number, prefix = "m") {
       const seqs: number[] = [];
-      for (let i = 0; i < count; i++) seqs.push((await broker.publish(`${subj}.a`, enc.encode(`${prefix}${i}`))).seq);
+      for (let i = 0; i < count; i++)
+        seqs.push((await broker.publish(`${subj}.a`, enc.encode(`${prefix}${i}`))).seq);
       return seqs;
     }
 
@@ -112,9 +118,13 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
 
     it("reads a range in order, filtered by subject, and ends", async () => {
       const { stream, subj } = await stream_();
-      for (let i = 1; i <= 6; i++) await broker.publish(`${subj}.${i % 2 ? "odd" : "even"}`, enc.encode(`v${i}`));
+      for (let i = 1; i <= 6; i++)
+        await broker.publish(`${subj}.${i % 2 ? "odd" : "even"}`, enc.encode(`v${i}`));
       const all = await collect(broker.read(stream, { fromSeq: 2, toSeq: 5 }));
-      assert.deepEqual(all.map((m) => m.seq), [2, 3, 4, 5]);
+      assert.deepEqual(
+        all.map((m) => m.seq),
+        [2, 3, 4, 5],
+      );
       const odd = await collect(broker.read(stream, { fromSeq: 1, subject: `${subj}.odd` }));
       assert.deepEqual(odd.map(text), ["v1", "v3", "v5"]);
       const none = await collect(broker.read(stream, { fromSeq: 7 }));
@@ -138,14 +148,20 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
       await done;
       t.stop();
       assert.deepEqual(got.map(text), ["h1", "h2", "l0", "l1"]);
-      assert.deepEqual(got.map((m) => m.seq), [2, 3, 4, 5]);
+      assert.deepEqual(
+        got.map((m) => m.seq),
+        [2, 3, 4, 5],
+      );
     });
 
     it("reports a creation time that an update of the stream keeps", async () => {
       const { stream, subj } = await stream_();
       const before = Date.now();
       const first = await broker.streamState(stream);
-      assert.ok(first.created > before - 3_600_000 && first.created <= before + 60_000, `created ${first.created}`);
+      assert.ok(
+        first.created > before - 3_600_000 && first.created <= before + 60_000,
+        `created ${first.created}`,
+      );
       await broker.ensureStream({ name: stream, subjects: [`${subj}.>`], storage: "memory", maxMsgs: 10 });
       assert.equal((await broker.streamState(stream)).created, first.created);
     });
@@ -163,16 +179,22 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         const a = signals().listen(`${subj}.one`, (_s, d) => exact.push(dec.decode(d)));
         const b = signals().listen(`${subj}.>`, (s, d) => wild.push(`${s}=${dec.decode(d)}`));
         try {
-          await waitFor(async () => {
-            signals().signal(`${subj}.probe`, enc.encode("p"));
-            return wild.length > 0;
-          }, { what: "the listeners to be registered" });
+          await waitFor(
+            async () => {
+              signals().signal(`${subj}.probe`, enc.encode("p"));
+              return wild.length > 0;
+            },
+            { what: "the listeners to be registered" },
+          );
           signals().signal(`${subj}.one`, enc.encode("1"));
           signals().signal(`${subj}.two`, enc.encode("2"));
           await waitFor(() => exact.length === 1 && wild.includes(`${subj}.two=2`), { what: "both signals" });
           assert.deepEqual(exact, ["1"]);
           assert.ok(wild.includes(`${subj}.one=1`));
-          assert.deepEqual(wild.filter((w) => !w.startsWith(`${subj}.probe`)), [`${subj}.one=1`, `${subj}.two=2`]);
+          assert.deepEqual(
+            wild.filter((w) => !w.startsWith(`${subj}.probe`)),
+            [`${subj}.one=1`, `${subj}.two=2`],
+          );
         } finally {
           a.stop();
           b.stop();
@@ -183,19 +205,25 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         const { subj } = names();
         const got: string[] = [];
         const l = signals().listen(`${subj}.s`, (_s, d) => got.push(dec.decode(d)));
-        await waitFor(async () => {
-          signals().signal(`${subj}.s`, enc.encode("probe"));
-          return got.length > 0;
-        }, { what: "the listener to be registered" });
+        await waitFor(
+          async () => {
+            signals().signal(`${subj}.s`, enc.encode("probe"));
+            return got.length > 0;
+          },
+          { what: "the listener to be registered" },
+        );
         l.stop();
         const seen = got.length;
         const control: string[] = [];
         const c = signals().listen(`${subj}.s`, (_s, d) => control.push(dec.decode(d)));
         try {
-          await waitFor(async () => {
-            signals().signal(`${subj}.s`, enc.encode("after"));
-            return control.length > 0;
-          }, { what: "a second listener to hear a signal" });
+          await waitFor(
+            async () => {
+              signals().signal(`${subj}.s`, enc.encode("after"));
+              return control.length > 0;
+            },
+            { what: "a second listener to hear a signal" },
+          );
           assert.equal(got.length, seen, "a stopped listener hears nothing");
         } finally {
           c.stop();
@@ -204,7 +232,9 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
     });
 
     describe("durable consumers", () => {
-      async function consumer(opts: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number } = {}) {
+      async function consumer(
+        opts: { ackWaitMs?: number; maxDeliver?: number; maxAckPending?: number } = {},
+      ) {
         const { stream, subj } = await stream_();
         const durable = "w";
         await broker.ensureConsumer({
@@ -221,7 +251,8 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
           maxDeliver: opts.maxDeliver ?? -1,
           maxAckPending: opts.maxAckPending ?? 1000,
         });
-        const fetch = (max: number, expiresMs = 1000) => collect(broker.fetch(stream, durable, { max, expiresMs }), max);
+        const fetch = (max: number, expiresMs = 1000) =>
+          collect(broker.fetch(stream, durable, { max, expiresMs }), max);
         return { stream, subj, fetch };
       }
 
@@ -280,7 +311,10 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         const [d] = await fetch(1);
         d?.term();
         const rest = await fetch(2, 1500);
-        assert.deepEqual(rest.map((x) => x.seq), [2]);
+        assert.deepEqual(
+          rest.map((x) => x.seq),
+          [2],
+        );
         rest[0]?.ack();
       });
 
@@ -306,7 +340,10 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         assert.equal(first.length, 3);
         for (const d of first) d.ack();
         const rest = await fetch(5, 1000);
-        assert.deepEqual(rest.map((d) => d.seq), [4, 5]);
+        assert.deepEqual(
+          rest.map((d) => d.seq),
+          [4, 5],
+        );
       });
     });
 
@@ -359,12 +396,20 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
 
       it("counts a durable's unclaimed, claimed and redelivered messages", async () => {
         const { stream, subj } = await stream_();
-        await broker.ensureConsumer({ stream, durable: "ops", ackWaitMs: 30_000, maxDeliver: -1, maxAckPending: 100 });
+        await broker.ensureConsumer({
+          stream,
+          durable: "ops",
+          ackWaitMs: 30_000,
+          maxDeliver: -1,
+          maxAckPending: 100,
+        });
         await publishN(subj, 4);
-        assert.deepEqual(
-          pick(await admin().consumerState(stream, "ops")),
-          { name: "ops", pending: 4, ackPending: 0, redelivered: 0 },
-        );
+        assert.deepEqual(pick(await admin().consumerState(stream, "ops")), {
+          name: "ops",
+          pending: 4,
+          ackPending: 0,
+          redelivered: 0,
+        });
         const claimed = await collect(broker.fetch(stream, "ops", { max: 2, expiresMs: 1000 }), 2);
         claimed[0]!.ack();
         claimed[1]!.nak();
@@ -377,13 +422,18 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         assert.deepEqual(pick(st), { name: "ops", pending: 2, ackPending: 1, redelivered: 1 });
         assert.equal(st.ackFloor, 1);
         const listed = await admin().consumers(stream);
-        assert.deepEqual(listed.map((c) => c.name), ["ops"]);
+        assert.deepEqual(
+          listed.map((c) => c.name),
+          ["ops"],
+        );
         again[0]!.ack();
       });
 
       it("refuses unknown consumers and lists streams", async () => {
         const { stream } = await stream_();
-        await assert.rejects(admin().consumerState(stream, "nobody"), { code: "REALER_ERR_CONSUMER_NOT_FOUND" });
+        await assert.rejects(admin().consumerState(stream, "nobody"), {
+          code: "REALER_ERR_CONSUMER_NOT_FOUND",
+        });
         await assert.rejects(admin().consumers("NO_SUCH_STREAM"), { code: "REALER_ERR_STREAM_NOT_FOUND" });
         assert.ok((await admin().streams()).includes(stream));
       });

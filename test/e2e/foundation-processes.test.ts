@@ -5,17 +5,22 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type RealerProcess, spawnRealer } from "../helpers/realer-process.js";
 import { sseConnect } from "../helpers/sse-client.js";
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { env: { ...process.env, ...env } });
+    const p = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+      env: { ...process.env, ...env },
+    });
     let out = "";
     let err = "";
     p.stdout.on("data", (d) => (out += d));
@@ -45,7 +50,18 @@ describe("realer worker + realer edge as separate processes on JetStream", () =>
   it("delivers an event emitted by `realer publish` to an SSE client", async () => {
     const client = await sseConnect(`${url}/v1/sse?channel=thread:cli`);
     try {
-      const r = await cli(["publish", "comment", "--nats", nats.url, "--thread", "cli", "--author", "sam", "--text", "from the shell"]);
+      const r = await cli([
+        "publish",
+        "comment",
+        "--nats",
+        nats.url,
+        "--thread",
+        "cli",
+        "--author",
+        "sam",
+        "--text",
+        "from the shell",
+      ]);
       assert.equal(r.code, 0, r.err);
       const published = JSON.parse(r.out) as { seq: number; id: string };
       assert.ok(published.seq >= 1);
@@ -63,7 +79,16 @@ describe("realer worker + realer edge as separate processes on JetStream", () =>
     const none = await cli(["publish"], { REALER_NATS_URL: "" });
     assert.equal(none.code, 2);
     assert.match(none.err, /needs --nats/);
-    const bad = await cli(["publish", "comments.v1.CommentCreated", "--nats", nats.url, "--key", "k", "--data", "{nope"]);
+    const bad = await cli([
+      "publish",
+      "comments.v1.CommentCreated",
+      "--nats",
+      nats.url,
+      "--key",
+      "k",
+      "--data",
+      "{nope",
+    ]);
     assert.equal(bad.code, 2);
     assert.match(bad.err, /--data is not JSON/);
     const unknown = await cli(["publish", "no.such.Type", "--nats", nats.url, "--key", "k", "--data", "{}"]);

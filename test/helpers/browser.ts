@@ -5,7 +5,8 @@ import { type Browser, chromium } from "playwright-core";
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_BIN`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`chromium not found at ${CHROMIUM}: apt-get install chromium, or set CHROMIUM_BIN`);
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [

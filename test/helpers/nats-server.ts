@@ -24,7 +24,9 @@ const BIN = process.env.NATS_SERVER_BIN ?? "nats-server";
 function checkInstalled(): void {
   const r = spawnSync(BIN, ["--version"], { encoding: "utf8" });
   if (r.error || r.status !== 0) {
-    throw new Error(`nats-server is not installed (tried "${BIN}"): apt-get install nats-server, or set NATS_SERVER_BIN`);
+    throw new Error(
+      `nats-server is not installed (tried "${BIN}"): apt-get install nats-server, or set NATS_SERVER_BIN`,
+    );
   }
 }
 
@@ -87,7 +89,11 @@ export async function startNatsServer(): Promise<NatsServer> {
 }
 
 /** A nats-server and a JetStreamBroker connected to it; `close()` stops both. */
-export async function startJetStream(): Promise<{ server: NatsServer; broker: JetStreamBroker; close(): Promise<void> }> {
+export async function startJetStream(): Promise<{
+  server: NatsServer;
+  broker: JetStreamBroker;
+  close(): Promise<void>;
+}> {
   const server = await startNatsServer();
   const broker = await JetStreamBroker.connect({ servers: server.url });
   return {

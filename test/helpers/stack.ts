@@ -3,7 +3,6 @@
  * edge listening on port 0. Everything is real; only the process is shared.
  */
 import type { Broker } from "../../src/broker/types.js";
-import { type RealerConfig, defaultConfig } from "../../src/config/config.js";
 import {
   createProducer,
   type Domain,
@@ -13,6 +12,7 @@ import {
   startEdge,
   startWorker,
 } from "../../src/cli/wiring.js";
+import { defaultConfig, type RealerConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { Producer } from "../../src/producer/producer.js";
 import type { Worker } from "../../src/worker/worker.js";

@@ -86,7 +86,11 @@ for (const [kind, factory] of kinds) {
         const texts = msgs.map((m) => JSON.parse(m.data).data.html);
         assert.deepEqual(texts, ["to a", "to b", "to a again"]);
         const ids = msgs.map((m) => seqOf(m.id));
-        assert.deepEqual([...ids].sort((x, y) => x - y), ids, "ids rise in stream order");
+        assert.deepEqual(
+          [...ids].sort((x, y) => x - y),
+          ids,
+          "ids rise in stream order",
+        );
       } finally {
         client.close();
       }
@@ -104,7 +108,9 @@ for (const [kind, factory] of kinds) {
       const N = 25;
       for (let i = 0; i < N; i++) await comment(thread, `missed-${i}`);
       // Let the worker finish: the channel stream must hold all N before we compare.
-      await waitFor(async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= seqOf(last) + N);
+      await waitFor(
+        async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= seqOf(last) + N,
+      );
       const again = await sse(thread, { "last-event-id": last });
       try {
         const msgs = await again.waitForMessages(N);
@@ -123,11 +129,16 @@ for (const [kind, factory] of kinds) {
       const thread = randomUUID().slice(0, 8);
       const { ack } = await comment(thread, "one");
       await comment(thread, "two");
-      await waitFor(async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= ack.seq);
+      await waitFor(
+        async () => (await fx.broker.streamState(stack.cfg.streams.channels.name)).lastSeq >= ack.seq,
+      );
       const client = await sse(thread, {}, "&last_event_id=0");
       try {
         const msgs = await client.waitForMessages(2);
-        assert.deepEqual(msgs.map((m) => JSON.parse(m.data).data.html), ["one", "two"]);
+        assert.deepEqual(
+          msgs.map((m) => JSON.parse(m.data).data.html),
+          ["one", "two"],
+        );
       } finally {
         client.close();
       }
@@ -138,17 +149,24 @@ for (const [kind, factory] of kinds) {
       const client = await sse(thread);
       const deadBefore = stack.worker!.counts.dead;
       try {
-        await fx.broker.publish(`${stack.cfg.subjects.events}.garbage`, new Uint8Array([0xff, 0xff, 0xff, 0x01]), {
-          msgId: randomUUID(),
-        });
+        await fx.broker.publish(
+          `${stack.cfg.subjects.events}.garbage`,
+          new Uint8Array([0xff, 0xff, 0xff, 0x01]),
+          {
+            msgId: randomUUID(),
+          },
+        );
         const unknown = createEvent({ type: "nope.v1.Unknown", key: "k", payload: new Uint8Array() });
-        await fx.broker.publish(`${stack.cfg.subjects.events}.nope`, encodeEvent(unknown), { msgId: unknown.id });
+        await fx.broker.publish(`${stack.cfg.subjects.events}.nope`, encodeEvent(unknown), {
+          msgId: unknown.id,
+        });
         await comment(thread, "still flowing");
         const [m] = await client.waitForMessages(1);
         assert.equal(JSON.parse(m!.data).data.html, "still flowing");
         await waitFor(() => stack.worker!.counts.dead >= deadBefore + 2, { what: "two dead letters" });
         const dead = [];
-        for await (const d of fx.broker.read(stack.cfg.streams.deadLetters.name, { fromSeq: 1 })) dead.push(d);
+        for await (const d of fx.broker.read(stack.cfg.streams.deadLetters.name, { fromSeq: 1 }))
+          dead.push(d);
         const codes = dead.map((d) => d.headers["Realer-Code"]);
         assert.ok(codes.includes("REALER_ERR_EVENT_DECODE"), `codes: ${codes}`);
         assert.ok(codes.includes("REALER_ERR_EVENT_UNKNOWN_TYPE"), `codes: ${codes}`);
@@ -167,7 +185,12 @@ for (const [kind, factory] of kinds) {
           400,
           "REALER_ERR_TOO_MANY_CHANNELS",
         ],
-        ["/v1/sse?channel=a", { accept: "text/event-stream", "last-event-id": "x7" }, 400, "REALER_ERR_LAST_EVENT_ID_INVALID"],
+        [
+          "/v1/sse?channel=a",
+          { accept: "text/event-stream", "last-event-id": "x7" },
+          400,
+          "REALER_ERR_LAST_EVENT_ID_INVALID",
+        ],
         ["/v1/sse?channel=a", { accept: "application/json" }, 406, "REALER_ERR_NOT_EVENT_STREAM"],
       ];
       for (const [path, headers, status, code] of cases) {

@@ -7,12 +7,14 @@ const doc = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8
 
 describe("the error catalogue", () => {
   it("documents every code in docs/errors.md", () => {
-    for (const code of catalogue.keys()) assert.ok(doc.includes(`\`${code}\``), `${code} is missing from docs/errors.md`);
+    for (const code of catalogue.keys())
+      assert.ok(doc.includes(`\`${code}\``), `${code} is missing from docs/errors.md`);
   });
 
   it("has a catalogue entry for every code docs/errors.md names", () => {
     const named = new Set(doc.match(/REALER_ERR_[A-Z_]+/g));
-    for (const code of named) assert.ok(catalogue.has(code), `${code} is documented but not in src/errors.ts`);
+    for (const code of named)
+      assert.ok(catalogue.has(code), `${code} is documented but not in src/errors.ts`);
   });
 
   it("documents each code with its HTTP status and disposition", () => {

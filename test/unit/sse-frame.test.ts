@@ -5,7 +5,10 @@ import { parseFrames } from "../helpers/sse-client.js";
 
 describe("SSE frames", () => {
   it("encodes a message with id, event and data", () => {
-    assert.equal(messageFrame(7, "comment.created", '{"a":1}').toString(), 'id: 7\nevent: comment.created\ndata: {"a":1}\n\n');
+    assert.equal(
+      messageFrame(7, "comment.created", '{"a":1}').toString(),
+      'id: 7\nevent: comment.created\ndata: {"a":1}\n\n',
+    );
   });
 
   it("splits data with newlines into several data lines that a client joins back", () => {
