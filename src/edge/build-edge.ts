@@ -6,7 +6,7 @@
  * (occupancy), GET /healthz, GET /metrics. Every refusal is a 4xx with a
  * REALER_ERR_* code, answered before the stream starts.
  */
-import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import cors from "@fastify/cors";
 import {
   type FastifyBaseLogger,
@@ -36,6 +36,7 @@ import { edgeMetrics } from "./metrics.js";
 import type { Occupancy } from "./occupancy.js";
 import { retryFrame } from "./sse-frame.js";
 import { parseSseRequest, tokenOf } from "./sse-request.js";
+import { openSseStream, SSE_HEADERS } from "./sse-response.js";
 
 export interface EdgeOptions {
   hub: Hub;
@@ -64,6 +65,8 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
   const perAddress = new AddressLimit(config.maxConnectionsPerAddress);
   const anyOrigin = config.corsOrigins.includes("*");
   const origins = new Set(config.corsOrigins);
+  /** Sockets carrying a stream: the edge writes to them directly, so no other response may follow. */
+  const streaming = new WeakSet<Socket>();
 
   installErrorHandler(app);
   app.addHook("onError", async (_req, _reply, err) => {
@@ -112,25 +115,34 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     if (hub.draining) throw new EdgeDraining();
     const r = parseSseRequest(req.query as Record<string, unknown>, req.headers, config.maxChannels);
     const grant = await auth.authorize(r.channels, r.token);
+    // A HEAD request (fastify serves one for every GET route) gets the head of a stream, no stream.
+    if (req.method === "HEAD") return reply.headers(SSE_HEADERS).send();
+    const socket = req.raw.socket;
+    // A request pipelined behind a stream on the same socket: nothing can follow a stream, so cut it off.
+    if (streaming.has(socket)) {
+      reply.hijack();
+      socket.destroy();
+      return;
+    }
     const address = req.ip;
     if (!perAddress.acquire(address)) throw new TooManyConnections(address, config.maxConnectionsPerAddress);
     reply.hijack();
-    const res = reply.raw;
-    // Hijacked: headers set by hooks (CORS) are copied by hand.
-    res.writeHead(200, {
-      ...(reply.getHeaders() as Record<string, string>),
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.socket?.setNoDelay(true);
-    compactHead(res);
+    // Gone while the request was checked: its 'close' has been emitted already.
+    if (socket.destroyed) {
+      perAddress.release(address);
+      return;
+    }
+    streaming.add(socket);
+    // Hijacked: the head (with the headers hooks set, such as CORS) and every frame go straight to the socket.
     // Jitter spreads reconnects after an edge restart.
-    res.write(retryFrame(config.retryMs + Math.floor(Math.random() * config.retryMs)));
+    openSseStream(
+      socket,
+      reply.getHeaders(),
+      retryFrame(config.retryMs + Math.floor(Math.random() * config.retryMs)),
+    );
     edgeMetrics.opened.inc();
     edgeMetrics.connections.inc();
-    const conn = new Connection(res, {
+    const conn = new Connection(socket, {
       channels: r.channels,
       cursor: r.cursor ? r.cursor.seq : hub.position,
       startId: r.lastEventId,
@@ -155,17 +167,6 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
   });
 
   return app;
-}
-
-/**
- * Node keeps the response head it sent (`_header`) for the life of the
- * response, as a rope of the many strings it was concatenated from (about
- * 0.6 KB of heap). An SSE response lives for hours, so keep one flat copy of
- * the same text instead.
- */
-function compactHead(res: ServerResponse): void {
-  const r = res as unknown as { _header?: unknown };
-  if (typeof r._header === "string") r._header = Buffer.from(r._header, "latin1").toString("latin1");
 }
 
 function isSameOrigin(req: FastifyRequest, origin: string): boolean {

@@ -15,7 +15,7 @@ import { controlFrame, drainFrame, HEARTBEAT } from "./sse-frame.js";
 import type { Entry } from "./types.js";
 import type { WriteScheduler } from "./write-scheduler.js";
 
-/** What the connection needs of an http.ServerResponse (tests pass a plain Writable). */
+/** What the connection needs of its socket (the edge passes the net.Socket itself; tests a fake). */
 export interface SseSink {
   write(chunk: Buffer): boolean;
   end(): void;
@@ -190,7 +190,7 @@ export class Connection {
     while (!this.#closed && this.#blockedSince === 0) {
       if (this.#pending.length === 0 && !this.#refill()) return;
       const n = this.#pending.length;
-      const buf = n === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
+      const buf = this.#o.scheduler.join(this.#pending, this.#pendingBytes);
       this.#pending = [];
       this.#pendingBytes = 0;
       if (this.cursor !== this.#sentSeq) {

@@ -4,6 +4,12 @@
  * for one connection in that turn leave in one write. It also counts what
  * was written and how long frames waited, once per round rather than per
  * write, to keep the fan-out path cheap.
+ *
+ * Connections of one channel are marked, and so flushed, one after another
+ * and usually hold the same frames: `join` reuses the previous connection's
+ * joined buffer when the frames are the same, so a round of fan-out
+ * allocates and copies one buffer per distinct frame list, not one per
+ * connection.
  */
 import { performance } from "node:perf_hooks";
 import { edgeMetrics } from "./metrics.js";
@@ -19,6 +25,8 @@ export class WriteScheduler {
   #since = 0;
   #frames = 0;
   #bytes = 0;
+  #lastFrames: readonly Buffer[] | undefined;
+  #lastJoined: Buffer | undefined;
 
   mark(c: Flushable): void {
     this.#dirty.add(c);
@@ -26,6 +34,17 @@ export class WriteScheduler {
     this.#scheduled = true;
     this.#since = performance.now();
     setImmediate(this.#run);
+  }
+
+  /** `frames` as one buffer of `bytes` bytes; `frames` must not be modified afterwards. */
+  join(frames: readonly Buffer[], bytes: number): Buffer {
+    if (frames.length === 1) return frames[0]!;
+    const last = this.#lastFrames;
+    if (last && this.#lastJoined && sameFrames(last, frames)) return this.#lastJoined;
+    const joined = Buffer.concat(frames as Buffer[], bytes);
+    this.#lastFrames = frames;
+    this.#lastJoined = joined;
+    return joined;
   }
 
   /** Called by connections for every write they make. */
@@ -42,6 +61,8 @@ export class WriteScheduler {
     for (const c of round) c.flush();
     round.clear();
     this.#spare = round;
+    this.#lastFrames = undefined;
+    this.#lastJoined = undefined;
     this.#report((performance.now() - this.#since) / 1000);
   };
 
@@ -53,4 +74,10 @@ export class WriteScheduler {
     this.#frames = 0;
     this.#bytes = 0;
   }
+}
+
+function sameFrames(a: readonly Buffer[], b: readonly Buffer[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

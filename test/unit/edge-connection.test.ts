@@ -51,14 +51,14 @@ const entry = (seq: number, text = `m${seq}`, channel = "c"): Entry => ({
   frame: messageFrame(`e-${seq}`, "note", text),
 });
 
-function make(over: Partial<ConnectionLimits> = {}, cursor = 0) {
+function make(over: Partial<ConnectionLimits> = {}, cursor = 0, scheduler = new WriteScheduler()) {
   const sink = new FakeSink();
   const closes: CloseReason[] = [];
   const conn = new Connection(sink, {
     channels: ["c"],
     cursor,
     limits: { ...limits, ...over },
-    scheduler: new WriteScheduler(),
+    scheduler,
     idOf: (s) => `e-${s}`,
     onClose: (_c, r) => closes.push(r),
   });
@@ -79,6 +79,42 @@ describe("the connection actor", () => {
     conn.deliver(entry(4));
     await tick();
     assert.equal(sink.chunks.length, 2, "a later turn is a later write");
+  });
+
+  it("writes one shared buffer to every connection that queued the same frames in a round", async () => {
+    const scheduler = new WriteScheduler();
+    const a = make({}, 0, scheduler);
+    const b = make({}, 0, scheduler);
+    const other = make({}, 0, scheduler);
+    const [e1, e2, e3] = [entry(1), entry(2), entry(3)];
+    for (const e of [e1, e2]) {
+      a.conn.deliver(e);
+      b.conn.deliver(e);
+    }
+    other.conn.deliver(e1);
+    other.conn.deliver(e3);
+    await tick();
+    assert.equal(a.sink.chunks.length, 1);
+    assert.equal(b.sink.chunks[0], a.sink.chunks[0], "the same bytes, joined once");
+    assert.notEqual(other.sink.chunks[0], a.sink.chunks[0], "other frames are joined apart");
+    for (const x of [a, b]) {
+      assert.deepEqual(
+        parseFrames(x.sink.text()).frames.map((f) => f.id),
+        ["e-1", "e-2"],
+      );
+    }
+    assert.deepEqual(
+      parseFrames(other.sink.text()).frames.map((f) => f.id),
+      ["e-1", "e-3"],
+    );
+    a.conn.deliver(entry(4));
+    a.conn.deliver(entry(5));
+    await tick();
+    assert.deepEqual(
+      parseFrames(a.sink.text()).frames.map((f) => f.id),
+      ["e-1", "e-2", "e-4", "e-5"],
+      "a later round joins its own frames",
+    );
   });
 
   it("skips frames at or below its cursor", async () => {

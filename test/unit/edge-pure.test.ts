@@ -1,9 +1,10 @@
-/** The edge's pure parts: SSE ids, channel patterns, the ring. */
+/** The edge's pure parts: SSE ids, channel patterns, the ring, the response head. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { matchesChannel } from "../../src/edge/channel-pattern.js";
 import { epochOf, formatId, parseId } from "../../src/edge/event-id.js";
 import { Ring } from "../../src/edge/ring.js";
+import { sseHead } from "../../src/edge/sse-response.js";
 import type { Entry } from "../../src/edge/types.js";
 
 describe("SSE ids", () => {
@@ -68,5 +69,33 @@ describe("the ring", () => {
       r.slice(8, 8, () => true),
       [],
     );
+  });
+});
+
+describe("the SSE response head", () => {
+  it("is a 200 head with the SSE headers, no length or chunked encoding, and connection: close", () => {
+    const head = sseHead({ "access-control-allow-origin": "https://a.example", vary: ["Origin", "Accept"] });
+    assert.equal(
+      head.toString("latin1"),
+      "HTTP/1.1 200 OK\r\n" +
+        "access-control-allow-origin: https://a.example\r\nvary: Origin\r\nvary: Accept\r\n" +
+        "content-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache, no-transform\r\n" +
+        "x-accel-buffering: no\r\nconnection: close\r\n\r\n",
+    );
+  });
+
+  it("lets the SSE headers win and leaves out names and values that could split the head", () => {
+    const head = sseHead({
+      "content-type": "text/html",
+      connection: "keep-alive",
+      "x-bad": "a\r\nset-cookie: x=1",
+      "bad name": "v",
+      "x-good": 7,
+      "x-none": undefined,
+    }).toString("latin1");
+    assert.match(head, /content-type: text\/event-stream/);
+    assert.doesNotMatch(head, /text\/html|keep-alive|set-cookie|bad name|x-none/);
+    assert.match(head, /x-good: 7\r\n/);
+    assert.equal(head.match(/connection:/g)?.length, 1);
   });
 });
