@@ -28,14 +28,14 @@ export interface KeyedStats {
 }
 
 export function keyed<T>(
-  keyOf: (t: T) => string,
+  keyOf: (t: T) => string | number,
   section: OperatorFunction<T, T>,
   stats: KeyedStats = { openKeys: 0, waiting: 0 },
 ): OperatorFunction<T, T> {
   return (source) =>
     new Observable<T>((subscriber) => {
       /** Busy keys, each with the jobs waiting behind the one inside. */
-      const busy = new Map<string, T[]>();
+      const busy = new Map<string | number, T[]>();
       const admitted = new Subject<T>();
       let sourceDone = false;
       const finishIfIdle = () => {

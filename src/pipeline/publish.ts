@@ -11,16 +11,16 @@ import type { Output } from "./types.js";
  * stores a second copy of a channel message. A failed store is retried.
  */
 export function publish(broker: Broker, subjectPrefix: string) {
-  return asyncStage("publish", [PublishFailed], async (job) => {
+  const failed = (err: unknown): never => {
+    throw new PublishFailed((err as Error).message, { cause: err });
+  };
+  return asyncStage("publish", [PublishFailed], (job) => {
     const event = job.event!;
-    const store = (o: Output) => storeOutput(broker, subjectPrefix, event, o);
     const outputs = job.outputs!;
-    try {
-      if (outputs.length === 1) await store(outputs[0]!);
-      else await Promise.all(outputs.map(store));
-    } catch (err) {
-      throw new PublishFailed((err as Error).message, { cause: err });
-    }
-    return job;
+    const stored: Promise<unknown> =
+      outputs.length === 1
+        ? storeOutput(broker, subjectPrefix, event, outputs[0]!)
+        : Promise.all(outputs.map((o: Output) => storeOutput(broker, subjectPrefix, event, o)));
+    return stored.then(() => job, failed);
   });
 }

@@ -7,12 +7,11 @@
  * letter is stored before the event is terminated, so nothing is lost between
  * them; a second dead letter of the same delivery is suppressed by its dedupe id.
  */
-import type { OperatorFunction } from "rxjs";
-import type { Broker, Delivery } from "../broker/types.js";
+import { Observable, type OperatorFunction } from "rxjs";
+import type { Broker } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
-import { mapAsync } from "./map-async.js";
 import type { Job } from "./types.js";
 
 export type Outcome = SettleOutcome;
@@ -70,52 +69,25 @@ async function deadLetter(job: Job, opts: SettleOptions, reason: string): Promis
   });
 }
 
-/**
- * Acks the deliveries settled during one turn of the event loop together, at
- * its end. The NATS client writes whatever was queued in one microtask burst
- * as one socket write; acks spread over many microtask hops (one per job, as
- * jobs leave the pipeline) would each cost a write. Each promise resolves
- * once its ack is sent, so a draining worker never closes the connection
- * with acks still waiting.
- */
-function ackBatcher(): (d: Delivery) => Promise<void> {
-  let batch: { d: Delivery; done: (err?: unknown) => void }[] | undefined;
-  const flush = () => {
-    const b = batch!;
-    batch = undefined;
-    for (const { d, done } of b) {
-      try {
-        d.ack();
-        done();
-      } catch (err) {
-        done(err);
-      }
-    }
-  };
-  return (d) =>
-    new Promise<void>((resolve, reject) => {
-      if (!batch) {
-        batch = [];
-        setImmediate(flush);
-      }
-      batch.push({ d, done: (err) => (err === undefined ? resolve() : reject(err)) });
-    });
+/** Acks a job that did not fail (a skipped one included): everything it should produce is stored. */
+function ackOne(job: Job, opts: SettleOptions, debug: boolean): Outcome {
+  const d = job.delivery;
+  try {
+    d.ack();
+  } catch (err) {
+    // A closed connection: the claim runs out and the event is delivered again.
+    opts.log.error({ err, seq: d.seq }, "settling failed; the event will be redelivered");
+    return "retried";
+  }
+  // One debug line per event, with the producer's trace id, so an operator can follow an event end to end.
+  if (debug)
+    opts.log.debug({ seq: d.seq, eventId: job.event?.id, traceId: job.event?.traceId }, "event acked");
+  return "acked";
 }
 
-async function settleOne(
-  job: Job,
-  opts: SettleOptions,
-  ack: (d: Delivery) => Promise<void>,
-): Promise<Outcome> {
+async function settleFailed(job: Job, opts: SettleOptions): Promise<Outcome> {
   const d = job.delivery;
-  const f = job.failure;
-  if (!f) {
-    await ack(d);
-    // One debug line per event, with the producer's trace id, so an operator can follow an event end to end.
-    if (opts.log.isLevelEnabled("debug"))
-      opts.log.debug({ seq: d.seq, eventId: job.event?.id, traceId: job.event?.traceId }, "event acked");
-    return "acked";
-  }
+  const f = job.failure!;
   const ctx = {
     seq: d.seq,
     attempt: d.deliveryCount,
@@ -147,19 +119,61 @@ async function settleOne(
   return "dead";
 }
 
+/**
+ * Settles every job. Jobs to ack (healthy or skipped) are acked together once
+ * per event-loop turn, at its end, and emitted right after their ack is sent
+ * (so a draining worker never closes the connection with acks still
+ * waiting): the NATS client writes whatever was queued in one burst as one
+ * socket write, where acks spread over many microtask hops would each cost
+ * one. This path makes no promise per job. Failed jobs (nak, dead letter)
+ * settle through promises, in any order. The stream completes once the source
+ * has and every job has settled.
+ */
 export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
-  const ack = ackBatcher();
-  return mapAsync(async (job): Promise<Settled> => {
-    let outcome: Outcome;
-    try {
-      outcome = await settleOne(job, opts, ack);
-    } catch (err) {
-      // A settle call that throws (a closed connection) must not end the stream:
-      // the claim runs out and the event is delivered again.
-      opts.log.error({ err, seq: job.delivery.seq }, "settling failed; the event will be redelivered");
-      outcome = "retried";
-    }
-    countSettled(outcome);
-    return { job, outcome };
-  });
+  return (source) =>
+    new Observable<Settled>((subscriber) => {
+      let pending = 0;
+      let sourceDone = false;
+      let batch: Job[] | undefined;
+      const emit = (job: Job, outcome: Outcome) => {
+        pending--;
+        countSettled(outcome);
+        if (subscriber.closed) return;
+        subscriber.next({ job, outcome });
+        if (sourceDone && pending === 0) subscriber.complete();
+      };
+      const flush = () => {
+        const b = batch!;
+        batch = undefined;
+        const debug = opts.log.isLevelEnabled("debug");
+        for (const job of b) emit(job, ackOne(job, opts, debug));
+      };
+      const failedSettled = (job: Job) => (outcome: Outcome) => emit(job, outcome);
+      const failedThrew = (job: Job) => (err: unknown) => {
+        // A settle call that throws (a closed connection) must not end the stream:
+        // the claim runs out and the event is delivered again.
+        opts.log.error({ err, seq: job.delivery.seq }, "settling failed; the event will be redelivered");
+        emit(job, "retried");
+      };
+      const subscription = source.subscribe({
+        next: (job) => {
+          pending++;
+          if (!job.failure) {
+            if (!batch) {
+              batch = [];
+              setImmediate(flush);
+            }
+            batch.push(job);
+            return;
+          }
+          settleFailed(job, opts).then(failedSettled(job), failedThrew(job));
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => {
+          sourceDone = true;
+          if (pending === 0) subscriber.complete();
+        },
+      });
+      return () => subscription.unsubscribe();
+    });
 }

@@ -17,7 +17,16 @@ export function storeOutput(
 ): Promise<PubAck> {
   return broker.publish(
     channelSubject(subjectPrefix, o.channel),
-    encodeChannelMessage({ channel: o.channel, eventId: event.id, type: o.type, data: o.data, traceId: event.traceId }),
-    { msgId: `${event.id}:${o.channel}${extra.dedupeSuffix ?? ""}`, ...(extra.headers ? { headers: extra.headers } : {}) },
+    encodeChannelMessage({
+      channel: o.channel,
+      eventId: event.id,
+      type: o.type,
+      data: o.data,
+      traceId: event.traceId,
+    }),
+    {
+      msgId: `${event.id}:${o.channel}${extra.dedupeSuffix ?? ""}`,
+      ...(extra.headers ? { headers: extra.headers } : {}),
+    },
   );
 }

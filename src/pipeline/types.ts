@@ -70,4 +70,11 @@ export interface Job {
 export type Stage = OperatorFunction<Job, Job> & {
   readonly stageName: string;
   readonly failures: readonly RealerErrorConstructor[];
+  /**
+   * Set by `syncStage`: the stage's whole per-job step (guard, ledger, `fn`),
+   * the same function its operator maps with. A pipeline runs consecutive
+   * stages that have one in a single operator (pipeline.ts) instead of an
+   * operator each; the jobs, failures and ledger counts are the same.
+   */
+  readonly step?: (job: Job) => Job;
 };
