@@ -86,6 +86,15 @@ describe("the SSE response on the wire", () => {
     assert.equal(s.text().match(/HTTP\/1\.1 /g)?.length, 1, "one response head on the socket");
   });
 
+  it("frees the connection of a client that half-closes its side", async () => {
+    const s = rawGet(e.base, "/v1/sse?channel=wire:fin");
+    await waitFor(() => e.hub.subscribers("wire:fin") === 1, { timeoutMs: 10_000 });
+    s.socket.end();
+    await waitFor(() => e.hub.subscribers("wire:fin") === 0, { timeoutMs: 10_000 });
+    await publishTo(broker, e.cfg, "wire:fin", "after");
+    await waitFor(() => s.socket.destroyed || s.socket.readableEnded, { timeoutMs: 10_000 });
+  });
+
   it("answers HEAD with the head of a stream and opens no stream", async () => {
     const r = await fetch(`${e.base}/v1/sse?channel=wire:head`, {
       method: "HEAD",
