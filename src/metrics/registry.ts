@@ -45,7 +45,10 @@ export function counter(
 
 export function gauge(name: string, help: string, labelNames: string[] = []): Gauge<string> {
   let g = gauges.get(name);
-  if (!g) gauges.set(name, (g = new Gauge({ name, help, labelNames, registers: [registry] })));
+  if (!g) {
+    g = new Gauge({ name, help, labelNames, registers: [registry] });
+    gauges.set(name, g);
+  }
   return g;
 }
 
