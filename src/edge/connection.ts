@@ -73,6 +73,8 @@ export class Connection {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #blockedSince = 0;
+  /** Set by every write, cleared by the heartbeat tick: a stream written to since the last tick needs no heartbeat. */
+  #wroteSinceTick = false;
   #backlog: readonly Entry[] | undefined;
   #backlogAt = 0;
   #backlogUpTo = 0;
@@ -155,13 +157,23 @@ export class Connection {
     if (!this.#closed) this.#enqueue(frame);
   }
 
-  /** Called by the hub's one heartbeat timer. */
+  /**
+   * Called by the hub's one heartbeat timer, twice per heartbeat interval: a
+   * stream that got nothing since the previous tick gets a heartbeat, so no
+   * stream stays silent for longer than the interval, and busy streams get
+   * none (a heartbeat for every connection at once is a burst of writes that
+   * would delay the messages behind it).
+   */
   heartbeat(now: number): void {
     if (this.#closed) return;
     if (this.#blockedSince !== 0) {
       if (now - this.#blockedSince > this.#o.limits.stallTimeoutMs) {
         this.#evict("stalled", "the client has not read for too long; reconnect to resume");
       }
+      return;
+    }
+    if (this.#wroteSinceTick) {
+      this.#wroteSinceTick = false;
       return;
     }
     if (this.#pending.length === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
@@ -198,6 +210,7 @@ export class Connection {
         this.#sentRaw = undefined;
       }
       const ok = this.#sink.write(buf);
+      this.#wroteSinceTick = true;
       this.#o.scheduler.wrote(n, buf.length);
       if (!ok) {
         this.#blockedSince = Date.now();

@@ -121,10 +121,14 @@ export class Hub {
     this.#ring = new Ring(this.#o.ringSize, lastSeq);
     this.#running = true;
     this.#loop = this.#run();
-    this.#heartbeat = setInterval(() => {
-      const now = Date.now();
-      for (const c of this.#conns) c.heartbeat(now);
-    }, this.#o.heartbeatMs);
+    // Two ticks per interval: a connection gets a heartbeat on a tick with nothing written since the last.
+    this.#heartbeat = setInterval(
+      () => {
+        const now = Date.now();
+        for (const c of this.#conns) c.heartbeat(now);
+      },
+      Math.max(1, Math.floor(this.#o.heartbeatMs / 2)),
+    );
   }
 
   /**

@@ -203,10 +203,24 @@ describe("the connection actor", () => {
     conn.heartbeat(Date.now());
     await tick();
     assert.equal(sink.text(), ":\n\n");
+    conn.heartbeat(Date.now());
     conn.deliver(entry(1));
     conn.heartbeat(Date.now());
     await tick();
     assert.equal(parseFrames(sink.text()).frames.length, 1, "no extra frame");
+  });
+
+  it("skips the heartbeat on the first tick after a write and sends it on the next one", async () => {
+    const { sink, conn } = make();
+    conn.deliver(entry(1));
+    await tick();
+    conn.heartbeat(Date.now());
+    await tick();
+    assert.equal(sink.chunks.length, 1, "written since the last tick: no heartbeat");
+    conn.heartbeat(Date.now());
+    await tick();
+    assert.equal(sink.chunks.length, 2);
+    assert.equal(sink.chunks[1]!.toString(), ":\n\n");
   });
 
   it("writes a resume backlog only as fast as the socket drains, then the live frames held meanwhile", async () => {
