@@ -81,7 +81,11 @@ const sub = subscribe({
   channels: [channel],
   lastEventId: "0",
   ...dark,
-  onStatus: (s) => setStatus(s, s === "off" ? "off · not in the dark-launch share" : undefined),
+  onStatus: (s) => {
+    setStatus(s, s === "off" ? "off · not in the dark-launch share" : undefined);
+    // Count this tab as soon as its stream is open, not at the next poll.
+    if (s === "live") void refreshHere();
+  },
   onReset: () => setStatus("live", "live · older history expired"),
   on: {
     "comment.created": (c, m) => {
