@@ -71,11 +71,8 @@ export function registerDlq(program: Command): void {
       });
     });
 
-  common(dlq.command("redrive"))
+  selection(common(dlq.command("redrive")))
     .description("send dead letters back through the pipeline (after fixing their cause), then remove them")
-    .argument("[seqs...]", "sequences in the dead-letter stream")
-    .option("--type <type>", "every dead letter of this event type")
-    .option("--all", "every dead letter")
     .action(async (seqs: string[], f: DlqFlags) => {
       const filter = filterOf(seqs, f, "redrive");
       await withOps(configFrom(f), "dlq", async (o) => {
@@ -91,11 +88,8 @@ export function registerDlq(program: Command): void {
       });
     });
 
-  common(dlq.command("purge"))
+  selection(common(dlq.command("purge")))
     .description("delete dead letters")
-    .argument("[seqs...]", "sequences in the dead-letter stream")
-    .option("--type <type>", "every dead letter of this event type")
-    .option("--all", "every dead letter")
     .action(async (seqs: string[], f: DlqFlags) => {
       const filter = filterOf(seqs, f, "purge");
       await withOps(configFrom(f), "dlq", async (o) => {
@@ -103,4 +97,12 @@ export function registerDlq(program: Command): void {
         out(f.json ? JSON.stringify({ purged: n }) : `purged ${n} dead letter${n === 1 ? "" : "s"}`);
       });
     });
+}
+
+/** Which dead letters a command acts on: sequences, a type, or all. */
+function selection(cmd: Command): Command {
+  return cmd
+    .argument("[seqs...]", "sequences in the dead-letter stream")
+    .option("--type <type>", "every dead letter of this event type")
+    .option("--all", "every dead letter");
 }

@@ -3,13 +3,13 @@ import { after, before, describe, it } from "node:test";
 import { fastify } from "fastify";
 import type { Browser } from "playwright-core";
 import { adminRoutes } from "../../src/admin/routes.js";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { loadDomain } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { installErrorHandler } from "../../src/edge/http-errors.js";
 import { createLogger } from "../../src/log/logger.js";
 import { launchBrowser } from "../helpers/browser.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
 import { type SseClient, sseConnect } from "../helpers/sse-client.js";
 import { type Stack, startStack, testConfig } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
@@ -25,8 +25,7 @@ describe("the live admin page", () => {
   let n = 0;
 
   before(async () => {
-    server = await startNatsServer();
-    broker = await JetStreamBroker.connect({ servers: server.url });
+    ({ server, broker } = await startJetStream());
     stack = await startStack(broker, {
       cfg: testConfig((c) => {
         c.nats = server.url;

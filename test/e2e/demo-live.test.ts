@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { launchBrowser } from "../helpers/browser.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
 import { type Stack, startStack, testConfig } from "../helpers/stack.js";
 
 const LIVE = { timeout: 20_000 };
@@ -18,8 +18,7 @@ describe("the live-comments demo in Chromium", () => {
   let stack: Stack;
   let browser: Browser;
   before(async () => {
-    server = await startNatsServer();
-    broker = await JetStreamBroker.connect({ servers: server.url });
+    ({ server, broker } = await startJetStream());
     stack = await startStack(broker, {
       cfg: testConfig((c) => {
         c.nats = server.url;

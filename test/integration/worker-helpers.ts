@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
@@ -15,7 +15,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { Worker } from "../../src/worker/worker.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
 
 export interface JsFixture {
@@ -27,22 +27,13 @@ export interface JsFixture {
 
 /** A nats-server of its own, a broker on it and realer's streams, with a test config. */
 export async function startJs(over: (c: RealerConfig) => void = () => {}): Promise<JsFixture> {
-  const server = await startNatsServer();
+  const js = await startJetStream();
   const cfg = testConfig((c) => {
-    c.nats = server.url;
+    c.nats = js.server.url;
     over(c);
   });
-  const broker = await JetStreamBroker.connect({ servers: server.url, name: "test" });
-  await ensureStreams(broker, cfg);
-  return {
-    server,
-    broker,
-    cfg,
-    async close() {
-      await broker.close();
-      await server.stop();
-    },
-  };
+  await ensureStreams(js.broker, cfg);
+  return { ...js, cfg };
 }
 
 /** A CommentCreated event on thread `thread`, keyed by the thread. */
