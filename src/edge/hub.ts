@@ -280,7 +280,9 @@ export class Hub {
     try {
       const cm = decodeChannelMessage(m.data);
       const channel = cm.channel || channelOfSubject(this.#o.prefix, m.subject);
-      const data = `{"channel":${JSON.stringify(channel)},"event_id":${JSON.stringify(cm.eventId)},"data":${cm.data || "null"}}`;
+      // The trace id travels from the producer through the worker into the frame (docs/operations.md).
+      const trace = cm.traceId ? `,"trace_id":${JSON.stringify(cm.traceId)}` : "";
+      const data = `{"channel":${JSON.stringify(channel)},"event_id":${JSON.stringify(cm.eventId)}${trace},"data":${cm.data || "null"}}`;
       return { seq: m.seq, channel, frame: messageFrame(this.idOf(m.seq), cm.type || "message", data) };
     } catch (err) {
       this.#o.log.warn({ err, seq: m.seq }, "undecodable channel message skipped");

@@ -60,7 +60,7 @@ for (const [kind, factory] of kinds) {
       const client = await sse(thread);
       try {
         assert.equal(client.status, 200);
-        await comment(thread, "<b>first</b>");
+        const { event } = await comment(thread, "<b>first</b>");
         const [m] = await client.waitForMessages(1);
         assert.equal(m!.event, "comment.created");
         assert.match(m!.id!, /^[0-9a-z]+-\d+$/);
@@ -68,6 +68,7 @@ for (const [kind, factory] of kinds) {
         assert.equal(body.channel, `thread:${thread}`);
         assert.equal(body.data.html, "&lt;b&gt;first&lt;/b&gt;");
         assert.equal(body.data.author, "ann");
+        assert.equal(body.trace_id, event.traceId, "the producer's trace id reaches the frame");
       } finally {
         client.close();
       }
