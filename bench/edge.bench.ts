@@ -4,7 +4,7 @@
  *
  *   node --import tsx bench/edge.bench.ts [--full] [--scenarios a,b,c,d] [--edge-only]
  *                                       [--edge-workers N] [--nchan-workers 1,2] [--scale 0.01]
- *                                       [--systems nchan,realer,realer-edge] [--rates 2,4,8] [--profile-edge DIR]
+ *                                       [--systems nchan,realer,realer-ingest,realer-edge] [--rates 2,4,8] [--profile-edge DIR]
  *
  * Defaults to a quick pass of every scenario (under ~10 minutes); --full uses
  * the longer windows recorded in docs/benchmarks.md. Installs nchan from
@@ -37,10 +37,14 @@ const { values: args } = parseArgs({
     "idle-connections": { type: "string", default: "19000,40000" },
     /** Publish rates of scenario (c), messages/s, comma separated (default: a ladder). */
     rates: { type: "string" },
-    /** Systems to run: nchan, realer, realer-edge (default: nchan and realer, plus realer-edge with --edge-only). */
+    /** Systems to run: nchan, realer (producer SDK), realer-ingest (HTTP ingest), realer-edge (default: all but realer-edge; it too with --edge-only). */
     systems: { type: "string" },
     /** Runs realer's edge processes with --cpu-prof, profiles written to this directory. */
     "profile-edge": { type: "string" },
+    /** Extra Node.js options for realer's edge processes, space separated (e.g. "--trace-gc"). */
+    "edge-node-args": { type: "string" },
+    /** Appends the edge processes' standard output (logs, --trace-gc) to this file. */
+    "edge-log": { type: "string" },
     /** Multiplies every subscriber count: a smoke test of the harness with small numbers. */
     scale: { type: "string", default: "1" },
   },
@@ -59,27 +63,25 @@ const nchan = (w: number): Starter => ({
   label: `nchan-${w}`,
   start: (workers) => startNchan({ workers: workers ?? w, bufferLength: 1000, messageBytes: MESSAGE_BYTES }),
 });
-const realer: Starter = {
-  label: "realer",
+const realerOn = (label: string, path: "producer" | "ingest" | "edge"): Starter => ({
+  label,
   start: (workers) =>
     startRealer({
       edgeWorkers: workers ?? edgeWorkers,
-      path: "ingest",
+      path,
       ...(args["profile-edge"] ? { profileDir: args["profile-edge"] } : {}),
+      ...(args["edge-node-args"] ? { edgeNodeArgs: args["edge-node-args"].split(" ") } : {}),
+      ...(args["edge-log"] ? { edgeLog: args["edge-log"] } : {}),
     }),
-};
-const realerEdge: Starter = {
-  label: "realer-edge",
-  start: (workers) =>
-    startRealer({
-      edgeWorkers: workers ?? edgeWorkers,
-      path: "edge",
-      ...(args["profile-edge"] ? { profileDir: args["profile-edge"] } : {}),
-    }),
-};
-const wanted = (args.systems ?? `nchan,realer${args["edge-only"] ? ",realer-edge" : ""}`).split(",");
+});
+const realer = realerOn("realer", "producer");
+const realerIngest = realerOn("realer-ingest", "ingest");
+const realerEdge = realerOn("realer-edge", "edge");
+const wanted = (args.systems ?? `nchan,realer,realer-ingest${args["edge-only"] ? ",realer-edge" : ""}`).split(
+  ",",
+);
 const pick = (...xs: Starter[]) => xs.filter((x) => wanted.includes(x.label.replace(/-\d+$/, "")));
-const traffic = pick(nchan(nchanWorkers[0]!), realer, realerEdge);
+const traffic = pick(nchan(nchanWorkers[0]!), realer, realerIngest, realerEdge);
 
 async function withSystem<T>(
   s: Starter,
@@ -142,6 +144,8 @@ async function runSteady(
   trafficTable(rows);
   say("");
   for (const t of totals) say(t);
+  say("");
+  for (const r of rows) say(roleLine(r));
   const n = rows.find((r) => r.system.startsWith("nchan"));
   for (const r of rows) {
     if (!n || r === n) continue;
@@ -150,6 +154,14 @@ async function runSteady(
     );
   }
   raw[key] = rows;
+}
+
+/** Where each system's server CPU went, per process role, with the kernel's share. */
+function roleLine(r: TrafficResult): string {
+  const parts = Object.entries(r.cpuByRole).map(
+    ([role, c]) => `${role} ${c.usPerDelivery} us (${Math.round(c.sysShare * 100)}% kernel)`,
+  );
+  return `- ${r.system}: server CPU per delivery by process: ${parts.join(", ")}`;
 }
 
 function totalLine(system: string, t: RunTotals): string {
@@ -175,7 +187,7 @@ async function runRising(): Promise<void> {
     stepMs: full ? 8000 : 4000,
   };
   const bests: { system: string; best: TrafficResult | undefined }[] = [];
-  const starters = pick(...nchanWorkers.map(nchan), realer, realerEdge);
+  const starters = pick(...nchanWorkers.map(nchan), realer, realerIngest, realerEdge);
   for (const s of starters) {
     const r = await withSystem(s, (sys) => rising(sys, o));
     say(`\n${s.label}: steps`);

@@ -104,7 +104,7 @@ export async function startNchan(o: NchanOptions): Promise<SystemUnderTest> {
     port,
     subscribePath: (ch) => `/sub/c${ch}`,
     publish: (ch, n, t) => post(`/pub/c${ch}`, padded(marker(n, t), o.messageBytes), "text/plain"),
-    pids: () => ({ edge: tree(proc.pid!), other: [] }),
+    pids: () => ({ edge: tree(proc.pid!) }),
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");
       await exited;

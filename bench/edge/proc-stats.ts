@@ -10,6 +10,8 @@ const TICKS_PER_S = 100;
 export interface ProcSample {
   /** CPU time used so far (user + system), seconds. */
   cpuS: number;
+  /** Of which in the kernel (system time), seconds. */
+  sysS: number;
   /** Resident set size now, bytes. */
   rssBytes: number;
 }
@@ -18,25 +20,28 @@ export function sample(pid: number): ProcSample {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   // The command name may contain spaces: fields start after its closing parenthesis.
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const cpuS = (Number(f[11]) + Number(f[12])) / TICKS_PER_S;
+  const sysS = Number(f[12]) / TICKS_PER_S;
+  const cpuS = Number(f[11]) / TICKS_PER_S + sysS;
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { cpuS, rssBytes: m ? Number(m[1]) * 1024 : 0 };
+  return { cpuS, sysS, rssBytes: m ? Number(m[1]) * 1024 : 0 };
 }
 
 /** The sum over a group of processes; ones that have exited count as zero. */
 export function sampleAll(pids: readonly number[]): ProcSample {
   let cpuS = 0;
+  let sysS = 0;
   let rssBytes = 0;
   for (const pid of pids) {
     try {
       const s = sample(pid);
       cpuS += s.cpuS;
+      sysS += s.sysS;
       rssBytes += s.rssBytes;
     } catch {
       // gone
     }
   }
-  return { cpuS, rssBytes };
+  return { cpuS, sysS, rssBytes };
 }
 
 /** Direct children of a process. */

@@ -1,19 +1,22 @@
 /**
  * realer as a user runs it: a nats-server with JetStream (started here on a
  * random port), `realer worker`, and `realer edge --workers N` behind one
- * port. Messages take the real path: HTTP ingest (POST /v1/events) ->
- * events stream -> worker pipeline -> channel stream -> edges -> SSE. The
- * "edge only" variant publishes channel messages straight to the channel
- * stream, to show where the time goes.
+ * port. Messages take the real path: a producer (the SDK, as an
+ * application's save hook emits, or HTTP ingest: POST /v1/events) -> events
+ * stream -> worker pipeline -> channel stream -> edges -> SSE. The "edge
+ * only" variant publishes channel messages straight to the channel stream,
+ * to show where the time goes.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { channelSubject } from "../../src/events/channel.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
+import { connectProducer } from "../../src/producer/connect.js";
+import type { Producer } from "../../src/producer/producer.js";
 import { type NatsServer, startNatsServer } from "../../test/helpers/nats-server.js";
 import { marker } from "./marker.js";
 import { children, commandLine, tree } from "./proc-stats.js";
@@ -30,10 +33,18 @@ function cli(): string[] {
 
 export interface RealerOptions {
   edgeWorkers: number;
-  /** "ingest": through POST /v1/events and a worker; "edge": straight onto the channel stream. */
-  path: "ingest" | "edge";
+  /**
+   * "producer": events emitted with the producer SDK (in the bench's own
+   * process, as an application would), then a worker; "ingest": through POST
+   * /v1/events (served by the edge processes) and a worker; "edge": channel
+   * messages straight onto the channel stream.
+   */
+  path: "producer" | "ingest" | "edge";
   /** When set, edge processes run with `--cpu-prof` and write their profiles here. */
   profileDir?: string;
+  /** Extra Node.js options for the edge processes (e.g. GC flags), and a file their stdout is appended to. */
+  edgeNodeArgs?: string[];
+  edgeLog?: string;
 }
 
 function run(
@@ -76,6 +87,12 @@ const stopped = (p: ChildProcess) =>
     p.kill("SIGTERM");
   });
 
+const PATH_LABEL: Record<RealerOptions["path"], string> = {
+  producer: "producer SDK -> JetStream -> worker -> edge",
+  ingest: "HTTP ingest -> JetStream -> worker -> edge",
+  edge: "edge only",
+};
+
 export async function startRealer(o: RealerOptions): Promise<SystemUnderTest> {
   const nats = await startNatsServer();
   const started: ChildProcess[] = [];
@@ -105,18 +122,37 @@ async function startOn(
       REALER_MAX_CONNECTIONS_PER_ADDRESS: "0",
       REALER_INGEST_KEYS: ingestKey,
     },
-    o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] : [],
+    [...(o.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${o.profileDir}`] : []), ...(o.edgeNodeArgs ?? [])],
   );
+  if (o.edgeLog) edge.proc.stdout!.pipe(createWriteStream(o.edgeLog, { flags: "a" }));
   started.push(edge.proc);
   await edge.ready(o.edgeWorkers > 1 ? "edge cluster listening" : "edge listening");
   await waitForPort(port);
   let worker: ReturnType<typeof run> | undefined;
   let broker: JetStreamBroker | undefined;
+  let producer: Producer | undefined;
   let publish: SystemUnderTest["publish"];
-  if (o.path === "ingest") {
+  if (o.path !== "edge") {
     worker = run(["worker", "--nats", nats.url], {});
     started.push(worker.proc);
     await worker.ready("worker running");
+  }
+  if (o.path === "producer") {
+    const p = await connectProducer({ servers: nats.url, name: "realer-bench" });
+    producer = p;
+    publish = async (ch, n, t) => {
+      await p.emit(CommentCreated, `thread:c${ch}`, {
+        comment: {
+          id: marker(n, t),
+          threadId: `c${ch}`,
+          author: "bench",
+          text: "",
+          createdAt: Math.floor(t / 1000),
+        },
+      });
+      return true;
+    };
+  } else if (o.path === "ingest") {
     const post = poster(port, { authorization: `Bearer ${ingestKey}` });
     publish = (ch, n, t) =>
       post(
@@ -159,16 +195,18 @@ async function startOn(
   }
   const workers = o.edgeWorkers;
   return {
-    name: `realer ${o.path === "ingest" ? "(ingest -> JetStream -> worker -> edge" : "(edge only"}, ${workers} edge process${workers > 1 ? "es" : ""})`,
+    name: `realer (${PATH_LABEL[o.path]}, ${workers} edge process${workers > 1 ? "es" : ""})`,
     host: "127.0.0.1",
     port,
     subscribePath: (ch) => `/v1/sse?channel=thread:c${ch}`,
     publish,
     pids: () => ({
       edge: tree(edge.proc.pid!),
-      other: [...(worker ? tree(worker.proc.pid!) : []), ...(natsPid ? [natsPid] : [])],
+      ...(worker ? { worker: tree(worker.proc.pid!) } : {}),
+      ...(natsPid ? { "nats-server": [natsPid] } : {}),
     }),
     async stop() {
+      await producer?.close();
       await broker?.close();
       if (worker) await stopped(worker.proc);
       await stopped(edge.proc);

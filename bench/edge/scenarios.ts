@@ -35,6 +35,8 @@ export interface TrafficResult {
   generatorCpuUsPerDelivery: number;
   /** Server CPU use over the window, in cores. */
   serverCores: number;
+  /** Per server role ("edge", "worker", "nats-server"): CPU microseconds per delivery and the kernel's share of it. */
+  cpuByRole: Record<string, { usPerDelivery: number; sysShare: number }>;
   edgeRssMB: number;
   keptUp: boolean;
 }
@@ -97,9 +99,10 @@ async function window(
 ): Promise<TrafficResult> {
   lg.measure([...pub.next]);
   const pids = sys.pids();
-  const all = [...pids.edge, ...pids.other];
+  const all = Object.values(pids).flat();
   const cpu0 = sampleAll(all);
   const edge0 = sampleAll(pids.edge);
+  const roles0 = Object.entries(pids).map(([role, ps]) => [role, ps, sampleAll(ps)] as const);
   const gen0 = sampleAll(lg.pids);
   const t0 = performance.now();
   const p = await pub.run(o.rate, o.durationMs);
@@ -109,6 +112,7 @@ async function window(
   const cpu1 = sampleAll(all);
   const edge1 = sampleAll(pids.edge);
   const gen1 = sampleAll(lg.pids);
+  const cpuByRole: TrafficResult["cpuByRole"] = {};
   const offered = (p.sent * (lg.connected / o.channels)) / (o.durationMs / 1000);
   // A target that could not take the rate stretched the window: count the time publishing really took.
   const sendS = p.achievedRate > 0 ? p.sent / p.achievedRate : 0;
@@ -116,6 +120,14 @@ async function window(
   const ms = (us: number) => Math.round(us / 10) / 100;
   const perDelivery = (cpuS: number) =>
     t.deliveries ? Math.round((cpuS * 1e7) / t.deliveries) / 10 : Number.NaN;
+  for (const [role, ps, s0] of roles0) {
+    const s1 = sampleAll(ps);
+    const cpuS = s1.cpuS - s0.cpuS;
+    cpuByRole[role] = {
+      usPerDelivery: perDelivery(cpuS),
+      sysShare: cpuS > 0 ? Math.round(((s1.sysS - s0.sysS) / cpuS) * 100) / 100 : 0,
+    };
+  }
   return {
     system: sys.name,
     subs: o.subs,
@@ -138,6 +150,7 @@ async function window(
     edgeCpuUsPerDelivery: perDelivery(edge1.cpuS - edge0.cpuS),
     generatorCpuUsPerDelivery: perDelivery(gen1.cpuS - gen0.cpuS),
     serverCores: Math.round(((cpu1.cpuS - cpu0.cpuS) / elapsedS) * 100) / 100,
+    cpuByRole,
     edgeRssMB: Math.round(edge1.rssBytes / 1e5) / 10,
     // Kept up: everything arrived within the grace period, nothing doubled, publishing held its
     // rate, and latency stayed bounded (a system that falls behind builds a queue and p99 grows).

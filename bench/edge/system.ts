@@ -11,8 +11,8 @@ export interface SystemUnderTest {
   subscribePath(channel: number): string;
   /** Publishes message `n` of channel `channel` stamped `tUs`. */
   publish(channel: number, n: number, tUs: number): Promise<boolean>;
-  /** Server processes by role; "edge" holds the connections. */
-  pids(): { edge: number[]; other: number[] };
+  /** Server processes by role ("edge" holds the connections; e.g. "worker", "nats-server"). */
+  pids(): { edge: number[]; [role: string]: number[] };
   stop(): Promise<void>;
 }
 
