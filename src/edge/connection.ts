@@ -60,6 +60,8 @@ let nextId = 1;
 
 export class Connection {
   readonly id = nextId++;
+  /** The write scheduler's: true while this connection waits for the next write round. */
+  marked = false;
   readonly channels: readonly string[];
   /** Every message of the connection's channels up to this sequence is queued or written. */
   cursor: number;
@@ -70,7 +72,16 @@ export class Connection {
    */
   #sentSeq: number;
   #sentRaw: string | undefined;
-  #pending: Buffer[] = [];
+  /*
+   * The queue: one frame in `#one`, or several in `#many`. A connection
+   * usually has one frame queued per write; keeping it in a field rather
+   * than an array allocated per write leaves the collector nothing to do per
+   * delivery (arrays made per write outlived young-generation collections
+   * and were promoted, growing the old generation by megabytes a second).
+   */
+  #one: Buffer | undefined;
+  #many: Buffer[] | undefined;
+  #pendingCount = 0;
   #pendingBytes = 0;
   #blockedSince = 0;
   /** Set by every write, cleared by the heartbeat tick: a stream written to since the last tick needs no heartbeat. */
@@ -176,7 +187,7 @@ export class Connection {
       this.#wroteSinceTick = false;
       return;
     }
-    if (this.#pending.length === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
+    if (this.#pendingCount === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
   }
 
   /**
@@ -200,11 +211,10 @@ export class Connection {
   /** Writes what is queued, in as few writes as possible, while the socket takes it. */
   flush(): void {
     while (!this.#closed && this.#blockedSince === 0) {
-      if (this.#pending.length === 0 && !this.#refill()) return;
-      const n = this.#pending.length;
-      const buf = this.#o.scheduler.join(this.#pending, this.#pendingBytes);
-      this.#pending = [];
-      this.#pendingBytes = 0;
+      if (this.#pendingCount === 0 && !this.#refill()) return;
+      const n = this.#pendingCount;
+      const buf = this.#many ? this.#o.scheduler.join(this.#many, this.#pendingBytes) : this.#one!;
+      this.#clearPending();
       if (this.cursor !== this.#sentSeq) {
         this.#sentSeq = this.cursor;
         this.#sentRaw = undefined;
@@ -246,7 +256,7 @@ export class Connection {
       this.#backlog = undefined;
       this.#mailbox = undefined;
     }
-    const frames = [...this.#pending, drainFrame(this.#sentId(cursor), retryMs)];
+    const frames = [...this.#pendingFrames(), drainFrame(this.#sentId(cursor), retryMs)];
     const buf = Buffer.concat(frames);
     this.#drop();
     this.#sink.write(buf);
@@ -260,15 +270,14 @@ export class Connection {
 
   readonly #onDrain = (): void => {
     this.#blockedSince = 0;
-    if (!this.#closed && (this.#pending.length > 0 || this.#backlog)) this.#o.scheduler.mark(this);
+    if (!this.#closed && (this.#pendingCount > 0 || this.#backlog)) this.#o.scheduler.mark(this);
   };
 
   #enqueue(frame: Buffer): void {
-    this.#pending.push(frame);
-    this.#pendingBytes += frame.length;
+    this.#push(frame);
     const { maxQueuedBytes, maxQueuedFrames } = this.#o.limits;
     if (
-      this.#pending.length > maxQueuedFrames ||
+      this.#pendingCount > maxQueuedFrames ||
       this.#pendingBytes + this.#sink.writableLength > maxQueuedBytes
     ) {
       this.#slow("the client reads too slowly; reconnect to resume");
@@ -286,10 +295,9 @@ export class Connection {
       const e = backlog[this.#backlogAt++]!;
       if (e.seq <= this.cursor) continue;
       this.cursor = e.seq;
-      this.#pending.push(e.frame);
+      this.#push(e.frame);
       bytes += e.frame.length;
     }
-    this.#pendingBytes += bytes;
     if (this.#backlogAt >= backlog.length) {
       this.#backlog = undefined;
       const held = this.#mailbox ?? [];
@@ -298,11 +306,32 @@ export class Connection {
       for (const e of held) {
         if (e.seq <= this.cursor) continue;
         this.cursor = e.seq;
-        this.#pending.push(e.frame);
-        this.#pendingBytes += e.frame.length;
+        this.#push(e.frame);
       }
     }
-    return this.#pending.length > 0 || this.#backlog !== undefined;
+    return this.#pendingCount > 0 || this.#backlog !== undefined;
+  }
+
+  #push(frame: Buffer): void {
+    if (this.#pendingCount === 0) this.#one = frame;
+    else if (this.#many) this.#many.push(frame);
+    else {
+      this.#many = [this.#one!, frame];
+      this.#one = undefined;
+    }
+    this.#pendingCount++;
+    this.#pendingBytes += frame.length;
+  }
+
+  #pendingFrames(): readonly Buffer[] {
+    return this.#many ?? (this.#one ? [this.#one] : []);
+  }
+
+  #clearPending(): void {
+    this.#one = undefined;
+    this.#many = undefined;
+    this.#pendingCount = 0;
+    this.#pendingBytes = 0;
   }
 
   #slow(message: string): void {
@@ -314,8 +343,7 @@ export class Connection {
   }
 
   #drop(): void {
-    this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#clearPending();
     this.#backlog = undefined;
     this.#mailbox = undefined;
   }

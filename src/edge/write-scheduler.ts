@@ -16,11 +16,20 @@ import { edgeMetrics } from "./metrics.js";
 
 export interface Flushable {
   flush(): void;
+  /** Set by the scheduler while the connection is in its next round. */
+  marked: boolean;
 }
 
 export class WriteScheduler {
-  #dirty = new Set<Flushable>();
-  #spare = new Set<Flushable>();
+  /*
+   * The rounds are two arrays used in turn and never shrunk: no Set or array
+   * is allocated per round or per connection, so fan-out makes no garbage
+   * here (a Set per round and its growth were promoted to the old generation
+   * under load).
+   */
+  #dirty: (Flushable | undefined)[] = [];
+  #dirtyCount = 0;
+  #spare: (Flushable | undefined)[] = [];
   #scheduled = false;
   #since = 0;
   #frames = 0;
@@ -29,7 +38,9 @@ export class WriteScheduler {
   #lastJoined: Buffer | undefined;
 
   mark(c: Flushable): void {
-    this.#dirty.add(c);
+    if (c.marked) return;
+    c.marked = true;
+    this.#dirty[this.#dirtyCount++] = c;
     if (this.#scheduled) return;
     this.#scheduled = true;
     this.#since = performance.now();
@@ -55,11 +66,17 @@ export class WriteScheduler {
 
   readonly #run = (): void => {
     this.#scheduled = false;
-    // Swap sets: a flush may mark its connection again (for the next round).
+    // Swap arrays: a flush may mark its connection again (for the next round).
     const round = this.#dirty;
+    const n = this.#dirtyCount;
     this.#dirty = this.#spare;
-    for (const c of round) c.flush();
-    round.clear();
+    this.#dirtyCount = 0;
+    for (let i = 0; i < n; i++) {
+      const c = round[i]!;
+      round[i] = undefined;
+      c.marked = false;
+      c.flush();
+    }
     this.#spare = round;
     this.#lastFrames = undefined;
     this.#lastJoined = undefined;
