@@ -26,6 +26,7 @@ import {
   headers as natsHeaders,
 } from "@nats-io/transport-node";
 import { BrokerUnavailable, ConsumerNotFound, StreamNotFound } from "../errors.js";
+import { PubAcks } from "./pub-acks.js";
 import type {
   Broker,
   BrokerAdmin,
@@ -44,6 +45,8 @@ import type {
 } from "./types.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** How long a publish waits for the stream to store it (the v3 client's default for JetStream requests), ms. */
+const PUBLISH_TIMEOUT_MS = 5_000;
 /** The v3 client refuses pull expiries under one second. */
 const MIN_EXPIRES_MS = 1_000;
 
@@ -77,6 +80,62 @@ function toStored(m: JsMsg): StoredMessage {
   };
 }
 
+/**
+ * A claimed message. One object of one shape per delivery, its headers and
+ * time read only when asked for (only dead letters need them): the pipeline
+ * reads subject, seq, data and deliveryCount of every event.
+ */
+class JsDelivery implements Delivery {
+  readonly subject: string;
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly deliveryCount: number;
+  readonly #m: JsMsg;
+  #headers: Record<string, string> | undefined;
+  #settled = false;
+
+  constructor(m: JsMsg) {
+    this.#m = m;
+    this.subject = m.subject;
+    this.data = m.data;
+    const info = m.info;
+    this.seq = info.streamSequence;
+    this.deliveryCount = info.deliveryCount;
+  }
+
+  get headers(): Record<string, string> {
+    this.#headers ??= toRecord(this.#m.headers);
+    return this.#headers;
+  }
+
+  get time(): number {
+    return this.#m.time.getTime();
+  }
+
+  ack(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#m.ack();
+  }
+
+  nak(delayMs?: number): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#m.nak(delayMs && delayMs > 0 ? delayMs : undefined);
+  }
+
+  working(): void {
+    if (!this.#settled) this.#m.working();
+  }
+
+  /** 2.9 servers ignore a term reason and redeliver: term() is called bare. */
+  term(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#m.term();
+  }
+}
+
 function toConsumerState(stream: string, ci: ConsumerInfo): ConsumerState {
   return {
     stream,
@@ -94,11 +153,13 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
   readonly #jsm: JetStreamManager;
   readonly #consumers = new Map<string, Promise<Consumer>>();
   readonly #tails = new Set<Tail>();
+  readonly #pubAcks: PubAcks;
 
   private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
     this.nc = nc;
     this.#js = js;
     this.#jsm = jsm;
+    this.#pubAcks = new PubAcks(nc, PUBLISH_TIMEOUT_MS);
   }
 
   static async connect(opts: JetStreamBrokerOptions): Promise<JetStreamBroker> {
@@ -153,17 +214,18 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     }
   }
 
-  async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
+  /** Stores one message; resolves once the stream has it (pub-acks.ts: why not `js.publish`). */
+  publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
     let h: MsgHdrs | undefined;
     if (opts?.headers) {
       h = natsHeaders();
       for (const [k, v] of Object.entries(opts.headers)) h.set(k, v);
     }
-    const ack = await this.#js.publish(subject, data, {
-      ...(opts?.msgId ? { msgID: opts.msgId } : {}),
-      ...(h ? { headers: h } : {}),
-    });
-    return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    if (opts?.msgId) {
+      h ??= natsHeaders();
+      h.set("Nats-Msg-Id", opts.msgId);
+    }
+    return this.#pubAcks.publish(subject, data, h);
   }
 
   async ensureConsumer(spec: ConsumerSpec): Promise<void> {
@@ -205,25 +267,7 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     const stop = () => iter.stop();
     opts.signal?.addEventListener("abort", stop, { once: true });
     try {
-      for await (const m of iter) {
-        let settled = false;
-        const once = (fn: () => void) => () => {
-          if (settled) return;
-          settled = true;
-          fn();
-        };
-        yield {
-          ...toStored(m),
-          deliveryCount: m.info.deliveryCount,
-          ack: once(() => m.ack()),
-          // 2.9 servers ignore a term reason and redeliver: call term() bare.
-          term: once(() => m.term()),
-          nak: (delayMs?: number) => once(() => m.nak(delayMs && delayMs > 0 ? delayMs : undefined))(),
-          working: () => {
-            if (!settled) m.working();
-          },
-        };
-      }
+      for await (const m of iter) yield new JsDelivery(m);
     } finally {
       opts.signal?.removeEventListener("abort", stop);
     }
@@ -387,5 +431,6 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
   async close(): Promise<void> {
     for (const t of this.#tails) t.stop();
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    this.#pubAcks.close();
   }
 }

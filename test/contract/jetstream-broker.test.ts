@@ -1,4 +1,58 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { PubAcks } from "../../src/broker/pub-acks.js";
 import { startJetStream } from "../helpers/nats-server.js";
 import { brokerContract } from "./broker.contract.js";
 
 brokerContract("jetstream", startJetStream);
+
+// Publishes wait for their PubAck on one reply subscription of the broker's own (pub-acks.ts).
+describe("JetStream publish acks", () => {
+  let js: Awaited<ReturnType<typeof startJetStream>>;
+  before(async () => {
+    js = await startJetStream();
+    await js.broker.ensureStream({ name: "PUBACKS", subjects: ["pa.>"], storage: "memory" });
+  });
+  after(async () => {
+    await js?.close();
+  });
+
+  it("answers each of many publishes sent at once with its own sequence", async () => {
+    const acks = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => js.broker.publish(`pa.${i % 7}`, new Uint8Array([i]))),
+    );
+    assert.deepEqual(
+      acks.map((a) => a.seq),
+      Array.from({ length: 200 }, (_, i) => i + 1),
+    );
+    assert.ok(acks.every((a) => a.stream === "PUBACKS" && a.duplicate === false));
+  });
+
+  it("rejects a publish that no stream takes", async () => {
+    await assert.rejects(
+      js.broker.publish("nobody.listens", new Uint8Array([1])),
+      /no stream takes nobody.listens/,
+    );
+  });
+
+  it("rejects a publish the stream refuses, with the server's reason", async () => {
+    await assert.rejects(
+      js.broker.publish("pa.x", new Uint8Array([1]), { headers: { "Nats-Expected-Stream": "ANOTHER" } }),
+      /expected stream does not match/,
+    );
+  });
+
+  it("fails a publish left unanswered once its timeout has passed", async () => {
+    const silent = js.broker.nc.subscribe("silent.x", { callback: () => {} });
+    const acks = new PubAcks(js.broker.nc, 100);
+    try {
+      const started = Date.now();
+      await assert.rejects(acks.publish("silent.x", new Uint8Array([1])), { name: "TimeoutError" });
+      assert.ok(Date.now() - started >= 100);
+      assert.equal(acks.waiting, 0);
+    } finally {
+      acks.close();
+      silent.unsubscribe();
+    }
+  });
+});
