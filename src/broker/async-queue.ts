@@ -60,3 +60,15 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     };
   }
 }
+
+/** `each` over any async iterable: a `Fetch` for brokers whose deliveries come through an iterator. */
+export function iterableFetch<T>(
+  it: AsyncIterable<T>,
+): AsyncIterable<T> & { each(fn: (t: T) => void): Promise<void> } {
+  return {
+    [Symbol.asyncIterator]: () => it[Symbol.asyncIterator](),
+    async each(fn) {
+      for await (const t of it) fn(t);
+    },
+  };
+}

@@ -9,6 +9,7 @@ import {
   type ConsumerInfo,
   DeliverPolicy,
   DiscardPolicy,
+  type FetchMessages,
   JetStreamApiCodes,
   JetStreamApiError,
   type JetStreamClient,
@@ -33,6 +34,7 @@ import type {
   ConsumerSpec,
   ConsumerState,
   Delivery,
+  Fetch,
   FetchOptions,
   PubAck,
   PublishOptions,
@@ -251,8 +253,7 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     await this.#jsm.consumers.update(spec.stream, spec.durable, mutable);
   }
 
-  async *fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery> {
-    if (opts.signal?.aborted) return;
+  #consumer(stream: string, durable: string): Promise<Consumer> {
     const key = `${stream}/${durable}`;
     let consumer = this.#consumers.get(key);
     if (!consumer) {
@@ -260,17 +261,46 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       this.#consumers.set(key, consumer);
       consumer.catch(() => this.#consumers.delete(key));
     }
-    const iter = await (await consumer).fetch({
+    return consumer;
+  }
+
+  fetch(stream: string, durable: string, opts: FetchOptions): Fetch {
+    const pullOpts = {
       max_messages: Math.max(1, opts.max),
       expires: Math.max(MIN_EXPIRES_MS, opts.expiresMs),
-    });
-    const stop = () => iter.stop();
-    opts.signal?.addEventListener("abort", stop, { once: true });
-    try {
-      for await (const m of iter) yield new JsDelivery(m);
-    } finally {
-      opts.signal?.removeEventListener("abort", stop);
-    }
+    };
+    const consumer = () => this.#consumer(stream, durable);
+    return {
+      async *[Symbol.asyncIterator]() {
+        if (opts.signal?.aborted) return;
+        const iter = await (await consumer()).fetch(pullOpts);
+        const stop = () => iter.stop();
+        opts.signal?.addEventListener("abort", stop, { once: true });
+        try {
+          for await (const m of iter) yield new JsDelivery(m);
+        } finally {
+          opts.signal?.removeEventListener("abort", stop);
+        }
+      },
+      // The client's callback mode: each message is handed over as the
+      // socket's data is parsed, with no async iterator (two of them, with
+      // a promise and a microtask each, per delivery) in between.
+      async each(fn) {
+        if (opts.signal?.aborted) return;
+        const iter = await (await consumer()).fetch({
+          ...pullOpts,
+          callback: (m: JsMsg) => fn(new JsDelivery(m)),
+        } as FetchMessages);
+        const stop = () => iter.stop();
+        opts.signal?.addEventListener("abort", stop, { once: true });
+        try {
+          const err = await iter.closed();
+          if (err) throw err;
+        } finally {
+          opts.signal?.removeEventListener("abort", stop);
+        }
+      },
+    };
   }
 
   async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {

@@ -5,7 +5,7 @@
  * the contract suite runs against it and against JetStream.
  */
 import { ConsumerNotFound, StreamNotFound } from "../errors.js";
-import { AsyncQueue } from "./async-queue.js";
+import { AsyncQueue, iterableFetch } from "./async-queue.js";
 import { subjectMatches } from "./subject.js";
 import type {
   Broker,
@@ -13,6 +13,7 @@ import type {
   ConsumerSpec,
   ConsumerState,
   Delivery,
+  Fetch,
   FetchOptions,
   PubAck,
   PublishOptions,
@@ -326,7 +327,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
     else s.consumers.set(spec.durable, new MemoryConsumer(s, { ...spec }));
   }
 
-  fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery> {
+  fetch(stream: string, durable: string, opts: FetchOptions): Fetch {
     const consumer = this.#stream(stream).consumers.get(durable);
     if (!consumer) throw new StreamNotFound(`${stream} consumer ${durable}`);
     let f: PendingFetch;
@@ -341,7 +342,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
     opts.signal?.addEventListener("abort", finish, { once: true });
     if (this.#closed || opts.signal?.aborted) finish();
     else consumer.addFetch(f);
-    return f.queue;
+    return iterableFetch(f.queue);
   }
 
   async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {

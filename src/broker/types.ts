@@ -113,6 +113,19 @@ export interface FetchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * The deliveries of one fetch: iterate them, or hand them to `each`; one or
+ * the other, once. Nothing is claimed before either starts.
+ */
+export interface Fetch extends AsyncIterable<Delivery> {
+  /**
+   * Calls `fn` with every delivery as it arrives and resolves once the fetch
+   * has ended; rejects when it fails, as iterating would throw. No promise
+   * per delivery (the worker's hot path). `fn` must not throw.
+   */
+  each(fn: (d: Delivery) => void): Promise<void>;
+}
+
 export interface ReadOptions {
   /** Subject filter; default: the whole stream. */
   subject?: string;
@@ -143,7 +156,7 @@ export interface Broker {
   /** Creates the durable consumer, or updates it to `spec`. Idempotent. */
   ensureConsumer(spec: ConsumerSpec): Promise<void>;
   /** Claims up to `max` deliveries of a durable consumer as they become available. */
-  fetch(stream: string, durable: string, opts: FetchOptions): AsyncIterable<Delivery>;
+  fetch(stream: string, durable: string, opts: FetchOptions): Fetch;
   /** Reads stored messages in order, then ends. */
   read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage>;
   /** Reads stored messages in order and keeps going with new ones until stopped. */

@@ -204,17 +204,16 @@ export class Worker {
         // already sent (claimed, never seen, redelivered only after the ack
         // wait). Draining lets each open pull end on its own, within
         // `fetchExpiresMs`, and processes what it brings.
-        for await (const d of broker.fetch(stream, config.durable, {
-          max: n,
-          expiresMs: config.fetchExpiresMs,
-        })) {
+        // `each`: deliveries are handed over as they arrive, with no promise
+        // per delivery; the jobs of one burst start together.
+        await broker.fetch(stream, config.durable, { max: n, expiresMs: config.fetchExpiresMs }).each((d) => {
           got++;
           this.#failures = 0;
           this.#reserved--;
           this.#inFlight++;
           this.counts.claimed++;
           this.#input.next({ delivery: d });
-        }
+        });
       } catch (err) {
         // Supervision: a failed pull restarts with a doubling delay, capped;
         // the pause ends early when the worker drains.

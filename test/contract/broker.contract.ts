@@ -253,8 +253,25 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
         });
         const fetch = (max: number, expiresMs = 1000) =>
           collect(broker.fetch(stream, durable, { max, expiresMs }), max);
-        return { stream, subj, fetch };
+        return { stream, durable, subj, fetch };
       }
+
+      it("hands a fetch's deliveries to each() as they arrive, then resolves when the fetch ends", async () => {
+        const { stream, durable, subj, fetch } = await consumer();
+        await publishN(subj, 3, "e");
+        const got: Delivery[] = [];
+        await broker.fetch(stream, durable, { max: 5, expiresMs: 1000 }).each((d) => got.push(d));
+        assert.deepEqual(
+          got.map((d) => [d.seq, text(d), d.deliveryCount]),
+          [
+            [1, "e0", 1],
+            [2, "e1", 1],
+            [3, "e2", 1],
+          ],
+        );
+        for (const d of got) d.ack();
+        assert.deepEqual(await fetch(1), []);
+      });
 
       it("delivers each message once to the processes sharing a durable, and an ack settles it", async () => {
         const { subj, fetch } = await consumer();
