@@ -36,7 +36,7 @@ import { edgeMetrics } from "./metrics.js";
 import type { Occupancy } from "./occupancy.js";
 import { retryFrame } from "./sse-frame.js";
 import { parseSseRequest, tokenOf } from "./sse-request.js";
-import { openSseStream, SSE_HEADERS } from "./sse-response.js";
+import { openSseStream, SocketSink, SSE_HEADERS } from "./sse-response.js";
 
 export interface EdgeOptions {
   hub: Hub;
@@ -142,7 +142,7 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     );
     edgeMetrics.opened.inc();
     edgeMetrics.connections.inc();
-    const conn = new Connection(socket, {
+    const conn = new Connection(new SocketSink(socket), {
       channels: r.channels,
       cursor: r.cursor ? r.cursor.seq : hub.position,
       startId: r.lastEventId,

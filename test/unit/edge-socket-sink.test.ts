@@ -1,0 +1,107 @@
+/**
+ * The socket sink on real TCP sockets: direct writes on the descriptor, the
+ * hand-over to Node's write queue when the kernel's buffer fills, and back.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { SocketSink } from "../../src/edge/sse-response.js";
+
+/** Every socket a test opened: destroyed at the end even when an assertion failed half way. */
+const opened: Socket[] = [];
+
+/** A connected pair: `server` is the edge's side, `client` the reader. */
+async function pair(srv: Server): Promise<{ server: Socket; client: Socket }> {
+  const accepted = once(srv, "connection") as Promise<[Socket]>;
+  const client = connect((srv.address() as { port: number }).port, "127.0.0.1");
+  const [[server]] = await Promise.all([accepted, once(client, "connect")]);
+  opened.push(server, client);
+  return { server, client };
+}
+
+/** Numbered 1 KB chunks, so order and completeness can be checked byte for byte. */
+const chunk = (i: number) => Buffer.from(`${String(i).padStart(8, "0")}${"x".repeat(1016)}`);
+
+describe("SocketSink", () => {
+  let srv: Server;
+  before(async () => {
+    srv = createServer();
+    srv.listen(0, "127.0.0.1");
+    await once(srv, "listening");
+  });
+  after(() => {
+    for (const s of opened) s.destroy();
+    srv.close();
+  });
+
+  it("writes in order through a full send buffer: direct, then queued with backpressure, then direct again", async () => {
+    const { server, client } = await pair(srv);
+    client.pause(); // the client reads nothing until told
+    const sink = new SocketSink(server);
+    let n = 0;
+    let queuedAt = -1;
+    // Fill the kernel's buffers until the sink hands over to Node's queue and says "wait".
+    while (n < 100_000) {
+      const ok = sink.write(chunk(n++));
+      if (!ok) {
+        queuedAt = n;
+        break;
+      }
+    }
+    assert.ok(queuedAt > 0, "the sink never reported a full socket");
+    assert.ok(sink.writableLength > 0, "bytes the kernel did not take wait in Node's queue");
+    // While Node's queue holds bytes, writes join it (never around it).
+    for (let i = 0; i < 10; i++) assert.equal(sink.write(chunk(n++)), false);
+    const drained = new Promise<void>((r) => sink.once("drain", r));
+    const received: Buffer[] = [];
+    let bytes = 0;
+    client.on("data", (d: Buffer) => {
+      received.push(d);
+      bytes += d.length;
+    });
+    client.resume();
+    await drained;
+    assert.equal(sink.writableLength, 0);
+    // Drained: direct writes again.
+    for (let i = 0; i < 10; i++) assert.equal(sink.write(chunk(n++)), true);
+    const expected = n * 1024;
+    while (bytes < expected) await once(client, "data");
+    const all = Buffer.concat(received);
+    assert.equal(all.length, expected);
+    for (let i = 0; i < n; i++) {
+      assert.equal(all.subarray(i * 1024, i * 1024 + 8).toString(), String(i).padStart(8, "0"), `chunk ${i}`);
+    }
+  });
+
+  it("never writes around bytes waiting in Node's queue, even when the kernel would take them", async () => {
+    const { server, client } = await pair(srv);
+    const sink = new SocketSink(server);
+    const received: Buffer[] = [];
+    client.on("data", (d: Buffer) => received.push(d));
+    assert.equal(sink.write(chunk(0)), true);
+    // Corked: the next bytes wait in Node's queue while the kernel's buffer is empty.
+    server.cork();
+    server.write(chunk(1));
+    assert.ok(sink.writableLength > 0);
+    sink.write(chunk(2));
+    server.uncork();
+    while (Buffer.concat(received).length < 3 * 1024) await once(client, "data");
+    const all = Buffer.concat(received);
+    const order = [0, 1, 2].map((i) => all.subarray(i * 1024, i * 1024 + 8).toString());
+    assert.deepEqual(order, ["00000000", "00000001", "00000002"]);
+  });
+
+  it("does not throw on a socket the peer reset or the edge destroyed, and reports close", async () => {
+    const { server, client } = await pair(srv);
+    const sink = new SocketSink(server);
+    const closed = new Promise<void>((r) => sink.once("close", r));
+    client.resetAndDestroy();
+    // Writes after the reset fail inside Node's path (an 'error', then 'close'), never as a throw.
+    server.on("error", () => {});
+    for (let i = 0; i < 50; i++) sink.write(chunk(i));
+    await closed;
+    sink.destroy();
+    assert.doesNotThrow(() => sink.write(chunk(0)));
+  });
+});
