@@ -73,6 +73,10 @@ export function openSseStream(socket: Socket, extra: Record<string, unknown>, fi
  */
 export class SocketSink {
   readonly #socket: Socket;
+  /** The descriptor, read once the socket is open (-1: not known yet, or not exposed). */
+  #fd = -1;
+  /** Whether Node's queue may hold bytes: set by every write that went through it, cleared once it is seen empty. */
+  #queued = true;
 
   constructor(socket: Socket) {
     this.#socket = socket;
@@ -84,18 +88,22 @@ export class SocketSink {
 
   write(chunk: Buffer): boolean {
     const s = this.#socket;
-    // Read the descriptor on every write, and only from an open socket: a closed one's number may be reused.
-    const fd = s.destroyed || s.writableLength !== 0 ? -1 : fdOf(s);
-    if (fd >= 0) {
-      let n = 0;
-      try {
-        n = writeSync(fd, chunk);
-      } catch {
-        // EAGAIN (send buffer full), EPIPE, ECONNRESET: Node's path waits, or reports, as it would have.
+    if (this.#queued && s.writableLength === 0) this.#queued = false;
+    // Only an open socket's descriptor is used: a closed one's number may already belong to another file.
+    if (!this.#queued && !s.destroyed) {
+      if (this.#fd < 0) this.#fd = fdOf(s);
+      if (this.#fd >= 0) {
+        let n = 0;
+        try {
+          n = writeSync(this.#fd, chunk);
+        } catch {
+          // EAGAIN (send buffer full), EPIPE, ECONNRESET: Node's path waits, or reports, as it would have.
+        }
+        if (n === chunk.length) return true;
+        if (n > 0) chunk = chunk.subarray(n);
       }
-      if (n === chunk.length) return true;
-      if (n > 0) chunk = chunk.subarray(n);
     }
+    this.#queued = true;
     return s.write(chunk);
   }
 

@@ -74,22 +74,26 @@ describe("SocketSink", () => {
     }
   });
 
-  it("never writes around bytes waiting in Node's queue, even when the kernel would take them", async () => {
+  it("never writes around bytes waiting in Node's queue (the response head), even when the kernel would take them", async () => {
     const { server, client } = await pair(srv);
-    const sink = new SocketSink(server);
     const received: Buffer[] = [];
     client.on("data", (d: Buffer) => received.push(d));
-    assert.equal(sink.write(chunk(0)), true);
-    // Corked: the next bytes wait in Node's queue while the kernel's buffer is empty.
+    // Corked: bytes written before the sink existed (as the head is) wait in Node's queue, the kernel's buffer empty.
     server.cork();
+    server.write(chunk(0));
     server.write(chunk(1));
+    const sink = new SocketSink(server);
     assert.ok(sink.writableLength > 0);
     sink.write(chunk(2));
     server.uncork();
     while (Buffer.concat(received).length < 3 * 1024) await once(client, "data");
+    // Node's queue is empty again: the next write goes straight to the descriptor, still in order.
+    assert.equal(sink.writableLength, 0);
+    assert.equal(sink.write(chunk(3)), true);
+    while (Buffer.concat(received).length < 4 * 1024) await once(client, "data");
     const all = Buffer.concat(received);
-    const order = [0, 1, 2].map((i) => all.subarray(i * 1024, i * 1024 + 8).toString());
-    assert.deepEqual(order, ["00000000", "00000001", "00000002"]);
+    const order = [0, 1, 2, 3].map((i) => all.subarray(i * 1024, i * 1024 + 8).toString());
+    assert.deepEqual(order, ["00000000", "00000001", "00000002", "00000003"]);
   });
 
   it("does not throw on a socket the peer reset or the edge destroyed, and reports close", async () => {
