@@ -29,6 +29,12 @@ export interface WorkerConfig {
   maxAckPending: number;
   /** How long one pull waits for events, ms. Default 5000. */
   fetchExpiresMs: number;
+  /**
+   * The longest an ack of a processed event waits to share a socket write with
+   * others, ms (a batch of an eighth of maxInFlight goes at once). 0: at the end
+   * of the event-loop turn. Default 20.
+   */
+  ackDelayMs: number;
   /** First retry delay after a passing failure, ms; doubles per attempt. Default 500. */
   retryDelayMs: number;
   /** Longest retry delay, ms. Default 30000. */
@@ -159,6 +165,7 @@ export function defaultConfig(): RealerConfig {
       maxInFlight: 256,
       maxAckPending: 4096,
       fetchExpiresMs: 5_000,
+      ackDelayMs: 20,
       retryDelayMs: 500,
       maxRetryDelayMs: 30_000,
       pipelines: {},

@@ -30,6 +30,13 @@ export interface SettleOptions {
   retryDelayMs: number;
   maxRetryDelayMs: number;
   log: Logger;
+  /**
+   * The longest an ack waits to be sent with others, ms. Default 0: acks go
+   * at the end of the event-loop turn in which the jobs settled.
+   */
+  ackDelayMs?: number;
+  /** Acks sent at the end of the turn in which this many have gathered. Default 32. */
+  ackBatch?: number;
 }
 
 /** The nak delay after failed attempt `attempt` (1-based): base, 2x base, 4x base ... capped at `max`. */
@@ -120,21 +127,29 @@ async function settleFailed(job: Job, opts: SettleOptions): Promise<Outcome> {
 }
 
 /**
- * Settles every job. Jobs to ack (healthy or skipped) are acked together once
- * per event-loop turn, at its end, and emitted right after their ack is sent
- * (so a draining worker never closes the connection with acks still
- * waiting): the NATS client writes whatever was queued in one burst as one
- * socket write, where acks spread over many microtask hops would each cost
- * one. This path makes no promise per job. Failed jobs (nak, dead letter)
- * settle through promises, in any order. The stream completes once the source
- * has and every job has settled.
+ * Settles every job. Jobs to ack (healthy or skipped) are gathered and acked
+ * together, and emitted right after their ack is sent (so a draining worker
+ * never closes the connection with acks still waiting, and the worker frees
+ * their credit only then): the NATS client writes whatever was queued in one
+ * burst as one socket write, where acks sent one by one would each cost one.
+ * A batch is acked at the end of the turn in which it reaches `ackBatch`
+ * jobs, and otherwise `ackDelayMs` after its first job: at a low, steady rate
+ * acks would else go out in a write of their own for every few events, the
+ * largest item of the worker's CPU there. An ack only ever comes later, never
+ * before every output is stored. This path makes no promise per job. Failed
+ * jobs (nak, dead letter) settle through promises, in any order. The stream
+ * completes once the source has and every job has settled.
  */
 export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
   return (source) =>
     new Observable<Settled>((subscriber) => {
+      const delayMs = opts.ackDelayMs ?? 0;
+      const ackBatch = delayMs > 0 ? Math.max(1, opts.ackBatch ?? 32) : 1;
       let pending = 0;
       let sourceDone = false;
-      let batch: Job[] | undefined;
+      let batch: Job[] = [];
+      let timer: NodeJS.Timeout | undefined;
+      let immediate = false;
       const emit = (job: Job, outcome: Outcome) => {
         pending--;
         countSettled(outcome);
@@ -143,8 +158,11 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
         if (sourceDone && pending === 0) subscriber.complete();
       };
       const flush = () => {
-        const b = batch!;
-        batch = undefined;
+        if (timer) clearTimeout(timer);
+        timer = undefined;
+        immediate = false;
+        const b = batch;
+        batch = [];
         const debug = opts.log.isLevelEnabled("debug");
         for (const job of b) emit(job, ackOne(job, opts, debug));
       };
@@ -159,11 +177,12 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
         next: (job) => {
           pending++;
           if (!job.failure) {
-            if (!batch) {
-              batch = [];
-              setImmediate(flush);
-            }
             batch.push(job);
+            if (immediate) return;
+            if (batch.length >= ackBatch) {
+              immediate = true;
+              setImmediate(flush);
+            } else if (!timer) timer = setTimeout(flush, delayMs);
             return;
           }
           settleFailed(job, opts).then(failedSettled(job), failedThrew(job));
@@ -174,6 +193,9 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
           if (pending === 0) subscriber.complete();
         },
       });
-      return () => subscription.unsubscribe();
+      return () => {
+        if (timer) clearTimeout(timer);
+        subscription.unsubscribe();
+      };
     });
 }

@@ -103,6 +103,8 @@ export class Worker {
           retryDelayMs: config.retryDelayMs,
           maxRetryDelayMs: config.maxRetryDelayMs,
           log: this.#o.log,
+          ackDelayMs: config.ackDelayMs,
+          ackBatch: Math.max(1, Math.floor(config.maxInFlight / 8)),
         }),
       )
       .subscribe({

@@ -1,7 +1,7 @@
 /** Ordinary async tests for settle: the only place that acks, naks and terms, and that writes dead letters. */
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
-import { firstValueFrom, from, toArray } from "rxjs";
+import { firstValueFrom, from, Subject, toArray } from "rxjs";
 import { MemoryBroker } from "../../src/broker/memory-broker.js";
 import type { Broker, StoredMessage } from "../../src/broker/types.js";
 import { EventInvalid, PublishFailed, StageFatal } from "../../src/errors.js";
@@ -53,6 +53,48 @@ describe("settle", () => {
     assert.deepEqual(calls(ok), ["ack"]);
     assert.deepEqual(calls(skipped), ["ack"]);
     assert.equal((await deadLetters()).length, 0);
+  });
+
+  it("holds acks up to ackDelayMs to send them together, and sends a full batch at the end of its turn", async () => {
+    const input = new Subject<Job>();
+    const settled: Settled[] = [];
+    const sub = input
+      .pipe(
+        settle({
+          broker,
+          deadLetterPrefix: "dlq",
+          maxDeliver: 3,
+          retryDelayMs: 100,
+          maxRetryDelayMs: 350,
+          log,
+          ackDelayMs: 40,
+          ackBatch: 3,
+        }),
+      )
+      .subscribe((s) => settled.push(s));
+    try {
+      const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((seq) => decodedJob(commentEvent("1", "x"), seq));
+      const t0 = Date.now();
+      input.next(a!);
+      input.next(b!);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls(a!), [], "not acked at the end of the turn");
+      await new Promise((r) => setTimeout(r, 60));
+      assert.deepEqual([calls(a!), calls(b!)], [["ack"], ["ack"]], "acked together once the delay passed");
+      assert.ok(settled[0]!.job === a && Date.now() - t0 >= 40);
+      input.next(c!);
+      input.next(d!);
+      input.next(e!);
+      assert.deepEqual(calls(c!), [], "a full batch waits for the end of the turn");
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual([calls(c!), calls(d!), calls(e!)], [["ack"], ["ack"], ["ack"]]);
+      assert.deepEqual(
+        settled.map((s) => [s.job.delivery.seq, s.outcome]),
+        [1, 2, 3, 4, 5].map((seq) => [seq, "acked"]),
+      );
+    } finally {
+      sub.unsubscribe();
+    }
   });
 
   it("naks a passing failure with a doubling delay, capped", async () => {
