@@ -45,6 +45,9 @@ const { values: args } = parseArgs({
     "edge-node-args": { type: "string" },
     /** Appends the edge processes' standard output (logs, --trace-gc) to this file. */
     "edge-log": { type: "string" },
+    /** The same two for realer's worker process. */
+    "worker-node-args": { type: "string" },
+    "worker-log": { type: "string" },
     /** Multiplies every subscriber count: a smoke test of the harness with small numbers. */
     scale: { type: "string", default: "1" },
   },
@@ -72,6 +75,8 @@ const realerOn = (label: string, path: "producer" | "ingest" | "edge"): Starter 
       ...(args["profile-edge"] ? { profileDir: args["profile-edge"] } : {}),
       ...(args["edge-node-args"] ? { edgeNodeArgs: args["edge-node-args"].split(" ") } : {}),
       ...(args["edge-log"] ? { edgeLog: args["edge-log"] } : {}),
+      ...(args["worker-node-args"] ? { workerNodeArgs: args["worker-node-args"].split(" ") } : {}),
+      ...(args["worker-log"] ? { workerLog: args["worker-log"] } : {}),
     }),
 });
 const realer = realerOn("realer", "producer");

@@ -45,6 +45,9 @@ export interface RealerOptions {
   /** Extra Node.js options for the edge processes (e.g. GC flags), and a file their stdout is appended to. */
   edgeNodeArgs?: string[];
   edgeLog?: string;
+  /** The same for the worker process. */
+  workerNodeArgs?: string[];
+  workerLog?: string;
 }
 
 function run(
@@ -133,7 +136,8 @@ async function startOn(
   let producer: Producer | undefined;
   let publish: SystemUnderTest["publish"];
   if (o.path !== "edge") {
-    worker = run(["worker", "--nats", nats.url], {});
+    worker = run(["worker", "--nats", nats.url], {}, o.workerNodeArgs ?? []);
+    if (o.workerLog) worker.proc.stdout!.pipe(createWriteStream(o.workerLog, { flags: "a" }));
     started.push(worker.proc);
     await worker.ready("worker running");
   }
