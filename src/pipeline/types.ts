@@ -78,3 +78,25 @@ export type Stage = OperatorFunction<Job, Job> & {
    */
   readonly step?: (job: Job) => Job;
 };
+
+/**
+ * A new job for a delivery, with every field of `Job` present (undefined
+ * until a stage sets it), in one order. Each stage returns `{ ...job, field }`:
+ * from a job of this one shape that copy keeps the shape, so every job in the
+ * pipeline has the same hidden class. A job that starts with `delivery` only
+ * gains fields stage by stage, and V8 then built the copy's shape anew for
+ * every event (a runtime call per stage, a few percent of the worker's CPU).
+ */
+export function newJob(delivery: Delivery): Job {
+  return {
+    delivery,
+    event: undefined,
+    body: undefined,
+    context: undefined,
+    channels: undefined,
+    rendered: undefined,
+    outputs: undefined,
+    failure: undefined,
+    skipped: undefined,
+  };
+}

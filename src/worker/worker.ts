@@ -21,7 +21,7 @@ import type { WorkerConfig } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import { attempts } from "../pipeline/attempts.js";
 import { type Settled, settle } from "../pipeline/settle.js";
-import type { Job } from "../pipeline/types.js";
+import { type Job, newJob } from "../pipeline/types.js";
 
 /** The longest pause between failed pulls, ms. */
 const MAX_PULL_BACKOFF_MS = 30_000;
@@ -214,7 +214,7 @@ export class Worker {
           this.#reserved--;
           this.#inFlight++;
           this.counts.claimed++;
-          this.#input.next({ delivery: d });
+          this.#input.next(newJob(d));
         });
       } catch (err) {
         // Supervision: a failed pull restarts with a doubling delay, capped;
