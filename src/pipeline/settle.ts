@@ -12,6 +12,7 @@ import type { Broker } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
+import { rideAlong } from "./turn-batch.js";
 import type { Job } from "./types.js";
 
 export type Outcome = SettleOutcome;
@@ -133,9 +134,10 @@ async function settleFailed(job: Job, opts: SettleOptions): Promise<Outcome> {
  * their credit only then): the NATS client writes whatever was queued in one
  * burst as one socket write, where acks sent one by one would each cost one.
  * A batch is acked at the end of the turn in which it reaches `ackBatch`
- * jobs, and otherwise `ackDelayMs` after its first job: at a low, steady rate
- * acks would else go out in a write of their own for every few events, the
- * largest item of the worker's CPU there. An ack only ever comes later, never
+ * jobs, otherwise with the next publishes that start (their socket write
+ * carries the acks too), and at the latest `ackDelayMs` after its first job:
+ * at a low, steady rate acks would else take a write of their own (and a
+ * read in nats-server) every few events. An ack only ever comes later, never
  * before every output is stored. This path makes no promise per job. Failed
  * jobs (nak, dead letter) settle through promises, in any order. The stream
  * completes once the source has and every job has settled.
@@ -149,6 +151,7 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       let sourceDone = false;
       let batch: Job[] = [];
       let timer: NodeJS.Timeout | undefined;
+      let cancelRide: (() => void) | undefined;
       let immediate = false;
       const emit = (job: Job, outcome: Outcome) => {
         pending--;
@@ -160,6 +163,8 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       const flush = () => {
         if (timer) clearTimeout(timer);
         timer = undefined;
+        cancelRide?.();
+        cancelRide = undefined;
         immediate = false;
         const b = batch;
         batch = [];
@@ -182,7 +187,11 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
             if (batch.length >= ackBatch) {
               immediate = true;
               setImmediate(flush);
-            } else if (!timer) timer = setTimeout(flush, delayMs);
+            } else if (!timer) {
+              timer = setTimeout(flush, delayMs);
+              // Or sooner, in the same write as the next publishes (turn-batch.ts).
+              cancelRide = rideAlong(flush);
+            }
             return;
           }
           settleFailed(job, opts).then(failedSettled(job), failedThrew(job));
@@ -195,6 +204,7 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       });
       return () => {
         if (timer) clearTimeout(timer);
+        cancelRide?.();
         subscription.unsubscribe();
       };
     });

@@ -17,6 +17,7 @@ export function turnBatch(): <T>(start: () => Promise<T>) => Promise<T> {
     const q = queue!;
     queue = undefined;
     for (const run of q) run();
+    rideNow();
   };
   return <T>(start: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => {
@@ -32,4 +33,27 @@ export function turnBatch(): <T>(start: () => Promise<T>) => Promise<T> {
         }
       });
     });
+}
+
+/** Work waiting to go out with the next batch that starts (see `rideAlong`). */
+const riders = new Set<() => void>();
+
+function rideNow(): void {
+  if (riders.size === 0) return;
+  const now = [...riders];
+  riders.clear();
+  for (const fn of now) fn();
+}
+
+/**
+ * Runs `fn` once, right after the next batch of any `turnBatch` starts, in the
+ * same synchronous run, so that what it sends shares that batch's socket
+ * write. Settle uses it for acks it holds back anyway (settle.ts); it keeps its
+ * own timer for when no batch comes. Returns the cancel.
+ */
+export function rideAlong(fn: () => void): () => void {
+  riders.add(fn);
+  return () => {
+    riders.delete(fn);
+  };
 }

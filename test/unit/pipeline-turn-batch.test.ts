@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { turnBatch } from "../../src/pipeline/turn-batch.js";
+import { rideAlong, turnBatch } from "../../src/pipeline/turn-batch.js";
 
 describe("turnBatch", () => {
   it("starts nothing during the turn and everything queued in it together, in order, at its end", async () => {
@@ -49,5 +49,16 @@ describe("turnBatch", () => {
     await later(async () => batches.push("first"));
     await later(async () => batches.push("second"));
     assert.deepEqual(batches, ["first", "second"]);
+  });
+
+  it("runs a rider once, right after the next batch has started, unless it was cancelled", async () => {
+    const later = turnBatch();
+    const order: string[] = [];
+    rideAlong(() => order.push("rider"));
+    const cancel = rideAlong(() => order.push("cancelled rider"));
+    cancel();
+    await later(async () => order.push("batch"));
+    await later(async () => order.push("next batch"));
+    assert.deepEqual(order, ["batch", "rider", "next batch"]);
   });
 });
