@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     "idle-connections": { type: "string", default: "19000,40000" },
     /** Publish rates of scenario (c), messages/s, comma separated (default: a ladder). */
     rates: { type: "string" },
-    /** Systems to run: nchan, realer (producer SDK), realer-ingest (HTTP ingest), realer-edge (default: all but realer-edge; it too with --edge-only). */
+    /** Systems to run: nchan, realer (producer SDK), realer-ingest (HTTP ingest), realer-edge (default: nchan and realer; --edge-only adds realer-edge). */
     systems: { type: "string" },
     /** Runs realer's edge processes with --cpu-prof, profiles written to this directory. */
     "profile-edge": { type: "string" },
@@ -82,9 +82,7 @@ const realerOn = (label: string, path: "producer" | "ingest" | "edge"): Starter 
 const realer = realerOn("realer", "producer");
 const realerIngest = realerOn("realer-ingest", "ingest");
 const realerEdge = realerOn("realer-edge", "edge");
-const wanted = (args.systems ?? `nchan,realer,realer-ingest${args["edge-only"] ? ",realer-edge" : ""}`).split(
-  ",",
-);
+const wanted = (args.systems ?? `nchan,realer${args["edge-only"] ? ",realer-edge" : ""}`).split(",");
 const pick = (...xs: Starter[]) => xs.filter((x) => wanted.includes(x.label.replace(/-\d+$/, "")));
 const traffic = pick(nchan(nchanWorkers[0]!), realer, realerIngest, realerEdge);
 
