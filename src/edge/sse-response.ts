@@ -121,8 +121,13 @@ export class SocketSink {
   }
 }
 
-/** The socket's file descriptor where the platform exposes it (libuv TCP handles on Unix), else -1. */
+/**
+ * The socket's file descriptor where the platform exposes it (libuv TCP handles on Unix), else -1.
+ * Never for an encrypted socket: its descriptor carries TLS records, and plain bytes written there
+ * would bypass the encryption.
+ */
 function fdOf(socket: Socket): number {
+  if ((socket as Socket & { encrypted?: boolean }).encrypted) return -1;
   const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === "number" && fd >= 0 ? fd : -1;
 }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { TLSSocket } from "node:tls";
 import { SocketSink } from "../../src/edge/sse-response.js";
 
 /** Every socket a test opened: destroyed at the end even when an assertion failed half way. */
@@ -94,6 +95,23 @@ describe("SocketSink", () => {
     const all = Buffer.concat(received);
     const order = [0, 1, 2, 3].map((i) => all.subarray(i * 1024, i * 1024 + 8).toString());
     assert.deepEqual(order, ["00000000", "00000001", "00000002", "00000003"]);
+  });
+
+  it("writes to an encrypted socket only through its TLS layer, never to the descriptor", async () => {
+    const { server } = await pair(srv);
+    const tls = new TLSSocket(server, { isServer: true });
+    tls.on("error", () => {});
+    const through: Buffer[] = [];
+    const write = tls.write.bind(tls);
+    tls.write = ((chunk: Buffer) => {
+      through.push(chunk);
+      return write(chunk);
+    }) as typeof tls.write;
+    const sink = new SocketSink(tls);
+    sink.write(chunk(0));
+    sink.write(chunk(1));
+    assert.equal(through.length, 2);
+    tls.destroy();
   });
 
   it("does not throw on a socket the peer reset or the edge destroyed, and reports close", async () => {
