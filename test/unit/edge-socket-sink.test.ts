@@ -8,6 +8,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { TLSSocket } from "node:tls";
 import { SocketSink } from "../../src/edge/sse-response.js";
+import { waitFor } from "../helpers/wait.js";
 
 /** Every socket a test opened: destroyed at the end even when an assertion failed half way. */
 const opened: Socket[] = [];
@@ -54,7 +55,10 @@ describe("SocketSink", () => {
     assert.ok(sink.writableLength > 0, "bytes the kernel did not take wait in Node's queue");
     // While Node's queue holds bytes, writes join it (never around it).
     for (let i = 0; i < 10; i++) assert.equal(sink.write(chunk(n++)), false);
-    const drained = new Promise<void>((r) => sink.once("drain", r));
+    let drained = false;
+    sink.once("drain", () => {
+      drained = true;
+    });
     const received: Buffer[] = [];
     let bytes = 0;
     client.on("data", (d: Buffer) => {
@@ -62,12 +66,12 @@ describe("SocketSink", () => {
       bytes += d.length;
     });
     client.resume();
-    await drained;
+    await waitFor(() => drained, { what: "drain" });
     assert.equal(sink.writableLength, 0);
     // Drained: direct writes again.
     for (let i = 0; i < 10; i++) assert.equal(sink.write(chunk(n++)), true);
     const expected = n * 1024;
-    while (bytes < expected) await once(client, "data");
+    await waitFor(() => bytes >= expected, { what: `${expected} bytes` });
     const all = Buffer.concat(received);
     assert.equal(all.length, expected);
     for (let i = 0; i < n; i++) {
@@ -87,11 +91,12 @@ describe("SocketSink", () => {
     assert.ok(sink.writableLength > 0);
     sink.write(chunk(2));
     server.uncork();
-    while (Buffer.concat(received).length < 3 * 1024) await once(client, "data");
+    const receivedBytes = () => received.reduce((n, b) => n + b.length, 0);
+    await waitFor(() => receivedBytes() >= 3 * 1024, { what: "3 chunks" });
     // Node's queue is empty again: the next write goes straight to the descriptor, still in order.
     assert.equal(sink.writableLength, 0);
     assert.equal(sink.write(chunk(3)), true);
-    while (Buffer.concat(received).length < 4 * 1024) await once(client, "data");
+    await waitFor(() => receivedBytes() >= 4 * 1024, { what: "4 chunks" });
     const all = Buffer.concat(received);
     const order = [0, 1, 2, 3].map((i) => all.subarray(i * 1024, i * 1024 + 8).toString());
     assert.deepEqual(order, ["00000000", "00000001", "00000002", "00000003"]);
@@ -117,12 +122,15 @@ describe("SocketSink", () => {
   it("does not throw on a socket the peer reset or the edge destroyed, and reports close", async () => {
     const { server, client } = await pair(srv);
     const sink = new SocketSink(server);
-    const closed = new Promise<void>((r) => sink.once("close", r));
+    let closed = false;
+    sink.once("close", () => {
+      closed = true;
+    });
     client.resetAndDestroy();
     // Writes after the reset fail inside Node's path (an 'error', then 'close'), never as a throw.
     server.on("error", () => {});
     for (let i = 0; i < 50; i++) sink.write(chunk(i));
-    await closed;
+    await waitFor(() => closed, { what: "close" });
     sink.destroy();
     assert.doesNotThrow(() => sink.write(chunk(0)));
   });
