@@ -90,6 +90,17 @@ const stopped = (p: ChildProcess) =>
     p.kill("SIGTERM");
   });
 
+/** The event both full paths publish: comment `n` of thread `c<ch>`, its id the marker (marker.ts). */
+const commentBody = (ch: number, n: number, tUs: number) => ({
+  comment: {
+    id: marker(n, tUs),
+    threadId: `c${ch}`,
+    author: "bench",
+    text: "",
+    createdAt: Math.floor(tUs / 1000),
+  },
+});
+
 const PATH_LABEL: Record<RealerOptions["path"], string> = {
   producer: "producer SDK -> JetStream -> worker -> edge",
   ingest: "HTTP ingest -> JetStream -> worker -> edge",
@@ -145,15 +156,7 @@ async function startOn(
     const p = await connectProducer({ servers: nats.url, name: "realer-bench" });
     producer = p;
     publish = async (ch, n, t) => {
-      await p.emit(CommentCreated, `thread:c${ch}`, {
-        comment: {
-          id: marker(n, t),
-          threadId: `c${ch}`,
-          author: "bench",
-          text: "",
-          createdAt: Math.floor(t / 1000),
-        },
-      });
+      await p.emit(CommentCreated, `thread:c${ch}`, commentBody(ch, n, t));
       return true;
     };
   } else if (o.path === "ingest") {
@@ -164,15 +167,7 @@ async function startOn(
         JSON.stringify({
           type: CommentCreated.name,
           key: `thread:c${ch}`,
-          data: {
-            comment: {
-              id: marker(n, t),
-              threadId: `c${ch}`,
-              author: "bench",
-              text: "",
-              createdAt: Math.floor(t / 1000),
-            },
-          },
+          data: commentBody(ch, n, t),
         }),
         "application/json",
       );
