@@ -82,8 +82,9 @@ export class SocketSink {
     this.#socket = socket;
   }
 
+  /** Bytes waiting in Node's queue: none unless a write went through it (asked on every delivery). */
   get writableLength(): number {
-    return this.#socket.writableLength;
+    return this.#queued ? this.#socket.writableLength : 0;
   }
 
   write(chunk: Buffer): boolean {
