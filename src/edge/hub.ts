@@ -38,11 +38,44 @@ export interface HubOptions {
 
 export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
 
-/** A channel actor: the local connections of one channel. */
-class ChannelActor {
-  readonly conns = new Set<Connection>();
+/**
+ * A channel actor: the local connections of one channel, in an array (the
+ * fan-out loop walks it for every message) with each one's index, so a
+ * connection leaves in constant time (the last one takes its place).
+ */
+export class ChannelActor {
+  readonly #list: Connection[] = [];
+  readonly #index = new Map<Connection, number>();
+
+  get size(): number {
+    return this.#list.length;
+  }
+
+  add(c: Connection): void {
+    if (this.#index.has(c)) return;
+    this.#index.set(c, this.#list.length);
+    this.#list.push(c);
+  }
+
+  delete(c: Connection): void {
+    const i = this.#index.get(c);
+    if (i === undefined) return;
+    this.#index.delete(c);
+    const last = this.#list.pop()!;
+    if (last !== c) {
+      this.#list[i] = last;
+      this.#index.set(last, i);
+    }
+  }
+
+  /**
+   * Hands `e` to every connection. A connection may leave during its own
+   * delivery (a slow client is closed there): walking from the end, the one
+   * that takes its place has been served already, so nobody is skipped.
+   */
   deliver(e: Entry): void {
-    for (const c of this.conns) c.deliver(e);
+    const list = this.#list;
+    for (let i = list.length - 1; i >= 0; i--) list[i]!.deliver(e);
   }
 }
 
@@ -107,11 +140,11 @@ export class Hub {
 
   /** Local subscriber count of a channel. */
   subscribers(channel: string): number {
-    return this.#channels.get(channel)?.conns.size ?? 0;
+    return this.#channels.get(channel)?.size ?? 0;
   }
 
   *channelCounts(): Iterable<[string, number]> {
-    for (const [ch, a] of this.#channels) yield [ch, a.conns.size];
+    for (const [ch, a] of this.#channels) yield [ch, a.size];
   }
 
   async start(): Promise<void> {
@@ -170,8 +203,8 @@ export class Hub {
     for (const ch of conn.channels) {
       const actor = this.#channels.get(ch);
       if (!actor) continue;
-      actor.conns.delete(conn);
-      if (actor.conns.size === 0) this.#channels.delete(ch);
+      actor.delete(conn);
+      if (actor.size === 0) this.#channels.delete(ch);
       this.#o.onCountChange?.(ch);
     }
   }
@@ -184,7 +217,7 @@ export class Hub {
         actor = new ChannelActor();
         this.#channels.set(ch, actor);
       }
-      actor.conns.add(conn);
+      actor.add(conn);
       this.#o.onCountChange?.(ch);
     }
   }
