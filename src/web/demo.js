@@ -157,7 +157,8 @@ $("compose").addEventListener("submit", async (e) => {
   localStorage.setItem("realer.author", author);
   $("post").disabled = true;
   try {
-    if (await send("POST", "", { author, text })) $("text").value = "";
+    // Clear the box only if it still holds what was sent: a draft typed meanwhile stays.
+    if ((await send("POST", "", { author, text })) && $("text").value.trim() === text) $("text").value = "";
   } finally {
     $("post").disabled = false;
     $("text").focus();

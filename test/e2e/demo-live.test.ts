@@ -125,6 +125,31 @@ describe("the live-comments demo in Chromium", () => {
     await Promise.all([live.close(), darkPage.close(), outside.close()]);
   });
 
+  it("keeps a draft typed while the previous comment was being posted", async () => {
+    const page = await open("draft");
+    // Hold the post until the next draft is typed, then let it through.
+    let held: (() => void) | undefined;
+    const arrived = new Promise<void>((posted) => {
+      void page.route("**/demo/threads/draft/comments", async (route) => {
+        await new Promise<void>((release) => {
+          held = release;
+          posted();
+        });
+        await route.continue();
+      });
+    });
+    await page.fill("#author", "erin");
+    await page.fill("#text", "the first");
+    await page.click("#post");
+    await arrived;
+    await page.fill("#text", "the next, half written");
+    held!();
+    await until(page, count(1));
+    await until(page, '!document.getElementById("post").disabled');
+    assert.equal(await page.inputValue("#text"), "the next, half written");
+    await page.close();
+  });
+
   it("serves the browser client at /client.js as an ES module", async () => {
     const res = await fetch(`${stack.edge!.url}/client.js`);
     assert.equal(res.status, 200);

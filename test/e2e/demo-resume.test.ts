@@ -75,6 +75,12 @@ describe("a demo page across an edge restart", () => {
     for (const text of ["one", "two"]) {
       await page.fill("#text", text);
       await page.click("#post");
+      // Posted: the page clears the box and enables the button again.
+      await page.waitForFunction(
+        '!document.getElementById("post").disabled && document.getElementById("text").value === ""',
+        undefined,
+        LIVE,
+      );
     }
     await page.waitForFunction('document.querySelectorAll("#comments li").length === 2', undefined, LIVE);
     const seenBefore = (await page.evaluate("realerDemo.seen")) as Seen[];
