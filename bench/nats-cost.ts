@@ -32,7 +32,7 @@ async function measure(mode: string): Promise<string> {
   const cfg = defaultConfig();
   const pub = await JetStreamBroker.connect({ servers: nats.url, name: "bench-publisher" });
   const reader = await JetStreamBroker.connect({ servers: nats.url, name: "bench-reader" });
-  const plain = await connect({ servers: nats.url, name: "bench-subscriber" });
+  const plain = mode === "core" ? await connect({ servers: nats.url, name: "bench-subscriber" }) : undefined;
   try {
     await ensureStreams(pub, cfg);
     let received = 0;
@@ -42,7 +42,7 @@ async function measure(mode: string): Promise<string> {
         for await (const _ of tail) received++;
       })();
     } else if (mode === "core") {
-      plain.subscribe(`${cfg.subjects.channels}.>`, {
+      plain!.subscribe(`${cfg.subjects.channels}.>`, {
         callback: () => {
           received++;
         },
@@ -66,7 +66,7 @@ async function measure(mode: string): Promise<string> {
     const kernel = Math.round(((s1.sysS - s0.sysS) / cpuS) * 100);
     return `${mode.padEnd(5)} nats-server ${us} us per message (${kernel}% kernel); read ${received}`;
   } finally {
-    await plain.close();
+    await plain?.close();
     await reader.close();
     await pub.close();
     await nats.stop();

@@ -99,20 +99,17 @@ async function window(
 ): Promise<TrafficResult> {
   lg.measure([...pub.next]);
   const pids = sys.pids();
-  const all = Object.values(pids).flat();
-  const cpu0 = sampleAll(all);
-  const edge0 = sampleAll(pids.edge);
-  const roles0 = Object.entries(pids).map(([role, ps]) => [role, ps, sampleAll(ps)] as const);
+  // One read of /proc per process at each end; totals and the edge's share are sums of the roles'.
+  const sampleRoles = () => Object.entries(pids).map(([role, ps]) => [role, sampleAll(ps)] as const);
+  const roles0 = sampleRoles();
   const gen0 = sampleAll(lg.pids);
   const t0 = performance.now();
   const p = await pub.run(o.rate, o.durationMs);
   const to = [...pub.next];
   const t = await drain(lg, to);
   const elapsedS = (performance.now() - t0) / 1000;
-  const cpu1 = sampleAll(all);
-  const edge1 = sampleAll(pids.edge);
+  const roles1 = sampleRoles();
   const gen1 = sampleAll(lg.pids);
-  const cpuByRole: TrafficResult["cpuByRole"] = {};
   const offered = (p.sent * (lg.connected / o.channels)) / (o.durationMs / 1000);
   // A target that could not take the rate stretched the window: count the time publishing really took.
   const sendS = p.achievedRate > 0 ? p.sent / p.achievedRate : 0;
@@ -120,14 +117,20 @@ async function window(
   const ms = (us: number) => Math.round(us / 10) / 100;
   const perDelivery = (cpuS: number) =>
     t.deliveries ? Math.round((cpuS * 1e7) / t.deliveries) / 10 : Number.NaN;
-  for (const [role, ps, s0] of roles0) {
-    const s1 = sampleAll(ps);
+  const cpuByRole: TrafficResult["cpuByRole"] = {};
+  let serverCpuS = 0;
+  let edgeCpuS = 0;
+  roles0.forEach(([role, s0], i) => {
+    const s1 = roles1[i]![1];
     const cpuS = s1.cpuS - s0.cpuS;
+    serverCpuS += cpuS;
+    if (role === "edge") edgeCpuS = cpuS;
     cpuByRole[role] = {
       usPerDelivery: perDelivery(cpuS),
       sysShare: cpuS > 0 ? Math.round(((s1.sysS - s0.sysS) / cpuS) * 100) / 100 : 0,
     };
-  }
+  });
+  const edgeRssBytes = roles1.find(([role]) => role === "edge")![1].rssBytes;
   return {
     system: sys.name,
     subs: o.subs,
@@ -146,12 +149,12 @@ async function window(
     p90Ms: ms(t.latency.quantile(0.9)),
     p99Ms: ms(t.latency.quantile(0.99)),
     maxMs: ms(t.latency.max),
-    cpuUsPerDelivery: perDelivery(cpu1.cpuS - cpu0.cpuS),
-    edgeCpuUsPerDelivery: perDelivery(edge1.cpuS - edge0.cpuS),
+    cpuUsPerDelivery: perDelivery(serverCpuS),
+    edgeCpuUsPerDelivery: perDelivery(edgeCpuS),
     generatorCpuUsPerDelivery: perDelivery(gen1.cpuS - gen0.cpuS),
-    serverCores: Math.round(((cpu1.cpuS - cpu0.cpuS) / elapsedS) * 100) / 100,
+    serverCores: Math.round((serverCpuS / elapsedS) * 100) / 100,
     cpuByRole,
-    edgeRssMB: Math.round(edge1.rssBytes / 1e5) / 10,
+    edgeRssMB: Math.round(edgeRssBytes / 1e5) / 10,
     // Kept up: everything arrived within the grace period, nothing doubled, publishing held its
     // rate, and latency stayed bounded (a system that falls behind builds a queue and p99 grows).
     keptUp:

@@ -81,7 +81,6 @@ export class Connection {
    */
   #one: Buffer | undefined;
   #many: Buffer[] | undefined;
-  #pendingCount = 0;
   #pendingBytes = 0;
   #blockedSince = 0;
   /** Set by every write, cleared by the heartbeat tick: a stream written to since the last tick needs no heartbeat. */
@@ -312,14 +311,17 @@ export class Connection {
     return this.#pendingCount > 0 || this.#backlog !== undefined;
   }
 
+  /** Frames queued. */
+  get #pendingCount(): number {
+    return this.#many ? this.#many.length : this.#one ? 1 : 0;
+  }
+
   #push(frame: Buffer): void {
-    if (this.#pendingCount === 0) this.#one = frame;
-    else if (this.#many) this.#many.push(frame);
-    else {
-      this.#many = [this.#one!, frame];
+    if (this.#many) this.#many.push(frame);
+    else if (this.#one) {
+      this.#many = [this.#one, frame];
       this.#one = undefined;
-    }
-    this.#pendingCount++;
+    } else this.#one = frame;
     this.#pendingBytes += frame.length;
   }
 
@@ -330,7 +332,6 @@ export class Connection {
   #clearPending(): void {
     this.#one = undefined;
     this.#many = undefined;
-    this.#pendingCount = 0;
     this.#pendingBytes = 0;
   }
 

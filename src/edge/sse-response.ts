@@ -73,8 +73,8 @@ export function openSseStream(socket: Socket, extra: Record<string, unknown>, fi
  */
 export class SocketSink {
   readonly #socket: Socket;
-  /** The descriptor, read once the socket is open (-1: not known yet, or not exposed). */
-  #fd = -1;
+  /** The descriptor, read at the first write to the open socket: -2 not read yet, -1 none to use. */
+  #fd = -2;
   /** Whether Node's queue may hold bytes: set by every write that went through it, cleared once it is seen empty. */
   #queued = true;
 
@@ -92,7 +92,7 @@ export class SocketSink {
     if (this.#queued && s.writableLength === 0) this.#queued = false;
     // Only an open socket's descriptor is used: a closed one's number may already belong to another file.
     if (!this.#queued && !s.destroyed) {
-      if (this.#fd < 0) this.#fd = fdOf(s);
+      if (this.#fd === -2) this.#fd = fdOf(s);
       if (this.#fd >= 0) {
         let n = 0;
         try {
