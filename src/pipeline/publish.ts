@@ -17,7 +17,7 @@ export function publish(broker: Broker, subjectPrefix: string) {
   const failed = (err: unknown): never => {
     throw new PublishFailed((err as Error).message, { cause: err });
   };
-  const later = turnBatch();
+  const later = turnBatch(broker);
   return asyncStage("publish", [PublishFailed], (job) => {
     const event = job.event!;
     const outputs = job.outputs!;

@@ -190,7 +190,7 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
             } else if (!timer) {
               timer = setTimeout(flush, delayMs);
               // Or sooner, in the same write as the next publishes (turn-batch.ts).
-              cancelRide = rideAlong(flush);
+              cancelRide = rideAlong(opts.broker, flush);
             }
             return;
           }

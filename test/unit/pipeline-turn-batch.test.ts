@@ -6,9 +6,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { rideAlong, turnBatch } from "../../src/pipeline/turn-batch.js";
 
+/** The connection whose writes are shared; any object. */
+const owner = {};
+
 describe("turnBatch", () => {
   it("starts nothing during the turn and everything queued in it together, in order, at its end", async () => {
-    const later = turnBatch();
+    const later = turnBatch(owner);
     const started: number[] = [];
     const results = [1, 2, 3].map((n) =>
       later(async () => {
@@ -30,7 +33,7 @@ describe("turnBatch", () => {
   });
 
   it("rejects only the caller whose work failed, whether it rejected or threw", async () => {
-    const later = turnBatch();
+    const later = turnBatch(owner);
     const ok = later(async () => "fine");
     const rejected = later(() => Promise.reject(new Error("stored nothing")));
     const threw = later((): Promise<string> => {
@@ -44,7 +47,7 @@ describe("turnBatch", () => {
   });
 
   it("starts a fresh batch for work queued after a batch has started", async () => {
-    const later = turnBatch();
+    const later = turnBatch(owner);
     const batches: string[] = [];
     await later(async () => batches.push("first"));
     await later(async () => batches.push("second"));
@@ -52,10 +55,10 @@ describe("turnBatch", () => {
   });
 
   it("runs a rider once, right after the next batch has started, unless it was cancelled", async () => {
-    const later = turnBatch();
+    const later = turnBatch(owner);
     const order: string[] = [];
-    rideAlong(() => order.push("rider"));
-    const cancel = rideAlong(() => order.push("cancelled rider"));
+    rideAlong(owner, () => order.push("rider"));
+    const cancel = rideAlong(owner, () => order.push("cancelled rider"));
     cancel();
     await later(async () => order.push("batch"));
     await later(async () => order.push("next batch"));
