@@ -18,15 +18,18 @@ import {
   jetstream,
   jetstreamManager,
   StorageType,
+  type StreamInfo,
 } from "@nats-io/jetstream";
 import {
   connect,
+  type Msg,
   type MsgHdrs,
   type NatsConnection,
   nanos,
   headers as natsHeaders,
 } from "@nats-io/transport-node";
 import { BrokerUnavailable, ConsumerNotFound, StreamNotFound } from "../errors.js";
+import { type LiveSource, liveTail } from "./live-tail.js";
 import { PubAcks } from "./pub-acks.js";
 import type {
   Broker,
@@ -80,6 +83,47 @@ function toStored(m: JsMsg): StoredMessage {
     headers: toRecord(m.headers),
     time: m.time.getTime(),
   };
+}
+
+/** Headers nats-server adds to a republished message. */
+const REPUBLISH_HEADERS = new Set([
+  "Nats-Stream",
+  "Nats-Subject",
+  "Nats-Sequence",
+  "Nats-Last-Sequence",
+  "Nats-Time-Stamp",
+]);
+
+/**
+ * A message the stream republished (broker/live-tail.ts): its subject and
+ * sequence from the headers the server adds; its other headers, and its
+ * time, read only when asked for (the edge reads neither).
+ */
+class LiveMessage implements StoredMessage {
+  readonly subject: string;
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly #h: MsgHdrs;
+  readonly #received = Date.now();
+
+  constructor(m: Msg, h: MsgHdrs) {
+    this.#h = h;
+    this.subject = h.get("Nats-Subject");
+    this.seq = Number(h.get("Nats-Sequence"));
+    this.data = m.data;
+  }
+
+  get headers(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.#h) if (!REPUBLISH_HEADERS.has(k) && v[0] !== undefined) out[k] = v[0];
+    return out;
+  }
+
+  /** The store time when the server sends it (2.9.16 and later), else when it arrived here. */
+  get time(): number {
+    const t = Date.parse(this.#h.get("Nats-Time-Stamp"));
+    return Number.isNaN(t) ? this.#received : t;
+  }
 }
 
 /**
@@ -186,16 +230,26 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       duplicate_window: nanos(spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
       storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
       discard: DiscardPolicy.Old,
+      ...(spec.republish ? { republish: { src: ">", dest: `${spec.republish}.>` } } : {}),
     };
+    let existing: StreamInfo;
     try {
-      await this.#jsm.streams.info(spec.name);
+      existing = await this.#jsm.streams.info(spec.name);
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
       await this.#jsm.streams.add(cfg);
       return;
     }
     const { storage: _immutable, ...mutable } = cfg;
-    await this.#jsm.streams.update(spec.name, mutable);
+    try {
+      await this.#jsm.streams.update(spec.name, mutable);
+    } catch (err) {
+      // nats-server 2.9 refuses to change RePublish on an existing stream: keep
+      // what it has (its tails read through a consumer, as before).
+      if (!(err instanceof JetStreamApiError) || !/RePublish/i.test(err.message)) throw err;
+      const { republish: _r, ...rest } = mutable;
+      await this.#jsm.streams.update(spec.name, { ...rest, republish: existing.config.republish });
+    }
   }
 
   async streamState(stream: string): Promise<StreamState> {
@@ -327,36 +381,98 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     }
   }
 
+  /**
+   * A stream that republishes everything it stores is tailed through that
+   * (live-tail.ts), unless the tail filters subjects; any other through an
+   * ordered consumer.
+   */
   tail(stream: string, opts: TailOptions): Tail {
+    let inner: Tail | undefined;
     let stopped = false;
-    let iter: { stop(): void } | undefined;
-    const js = this.#js;
     const tails = this.#tails;
     const t: Tail = {
-      async *[Symbol.asyncIterator]() {
-        try {
-          const c = await js.consumers.get(stream, {
-            filter_subjects: opts.subject ?? ">",
-            deliver_policy: DeliverPolicy.StartSequence,
-            opt_start_seq: Math.max(1, opts.fromSeq),
-          });
-          if (stopped) return;
-          const msgs = await c.consume({ max_messages: 512 });
-          iter = msgs;
-          if (stopped) msgs.stop();
-          for await (const m of msgs) yield toStored(m);
-        } finally {
-          tails.delete(t);
-        }
+      [Symbol.asyncIterator]: () => {
+        const self = this;
+        return (async function* () {
+          try {
+            const dest = opts.subject ? undefined : await self.#republishedTo(stream);
+            if (stopped) return;
+            inner = dest
+              ? liveTail(self.liveSource(stream, dest), { fromSeq: opts.fromSeq })
+              : self.#consumerTail(stream, opts);
+            if (stopped) return;
+            yield* inner;
+          } finally {
+            tails.delete(t);
+          }
+        })();
       },
       stop() {
         stopped = true;
-        iter?.stop();
+        inner?.stop();
         tails.delete(t);
       },
     };
     tails.add(t);
     return t;
+  }
+
+  /** Where the stream republishes all it stores ("<prefix>.>"), if it does. */
+  async #republishedTo(stream: string): Promise<string | undefined> {
+    try {
+      const rp = (await this.#jsm.streams.info(stream)).config.republish;
+      return rp && (rp.src === ">" || rp.src === undefined || rp.src === "") && !rp.headers_only
+        ? rp.dest
+        : undefined;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+  }
+
+  /** What a live tail reads: `dest`'s republished messages of `stream`, and the stream itself. */
+  liveSource(stream: string, dest: string): LiveSource {
+    return {
+      subscribe: (onMessage, onError) => {
+        const sub = this.nc.subscribe(dest, {
+          callback: (err, m) => {
+            if (err) return onError(err);
+            const h = m.headers;
+            if (h?.get("Nats-Stream") !== stream) return;
+            onMessage(new LiveMessage(m, h));
+          },
+        });
+        return () => {
+          if (!this.nc.isClosed()) sub.unsubscribe();
+        };
+      },
+      read: (fromSeq, toSeq) => this.read(stream, { fromSeq, ...(toSeq !== undefined ? { toSeq } : {}) }),
+      lastSeq: async () => (await this.streamState(stream)).lastSeq,
+    };
+  }
+
+  #consumerTail(stream: string, opts: TailOptions): Tail {
+    let stopped = false;
+    let iter: { stop(): void } | undefined;
+    const js = this.#js;
+    return {
+      async *[Symbol.asyncIterator]() {
+        const c = await js.consumers.get(stream, {
+          filter_subjects: opts.subject ?? ">",
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: Math.max(1, opts.fromSeq),
+        });
+        if (stopped) return;
+        const msgs = await c.consume({ max_messages: 512 });
+        iter = msgs;
+        if (stopped) msgs.stop();
+        for await (const m of msgs) yield toStored(m);
+      },
+      stop() {
+        stopped = true;
+        iter?.stop();
+      },
+    };
   }
 
   async streams(): Promise<string[]> {

@@ -35,6 +35,14 @@ export interface StreamSpec {
   duplicateWindowMs?: number;
   /** Where the JetStream implementation stores it. Default "file". Ignored in memory. */
   storage?: "file" | "memory";
+  /**
+   * Republish every stored message, with its sequence, under
+   * `<republish>.<subject>` as a plain message; tails of the whole stream then
+   * read live messages there and repair gaps from the stream (cheaper for
+   * the server than a consumer). JetStream only; nats-server 2.9 sets it only
+   * when it creates the stream. Must not overlap `subjects`.
+   */
+  republish?: string;
 }
 
 export interface StreamState {

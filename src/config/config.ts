@@ -14,6 +14,11 @@ export interface SubjectConfig {
   channels: string;
   /** Dead letters go to `<deadLetters>.<type>`. Default "realer.dlq". */
   deadLetters: string;
+  /**
+   * The channel stream republishes what it stores under `<live>.<subject>`;
+   * edges read live messages there (broker/live-tail.ts). Default "realer.live".
+   */
+  live: string;
 }
 
 export interface WorkerConfig {
@@ -138,6 +143,7 @@ export function defaultConfig(): RealerConfig {
     events: "realer.events",
     channels: "realer.ch",
     deadLetters: "realer.dlq",
+    live: "realer.live",
   };
   return {
     nats: undefined,
@@ -155,6 +161,7 @@ export function defaultConfig(): RealerConfig {
         maxAgeMs: DAY_MS,
         maxMsgsPerSubject: 1000,
         duplicateWindowMs: 120_000,
+        republish: subjects.live,
       },
       deadLetters: { name: "REALER_DLQ", subjects: [`${subjects.deadLetters}.>`], maxAgeMs: 30 * DAY_MS },
     },
