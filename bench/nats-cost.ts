@@ -1,52 +1,72 @@
 /**
  * What nats-server spends per channel message, by what reads it: a
- * nats-server, realer's streams, and channel messages published at RATE per
- * second (with their dedupe ids, as the worker publishes them) for SECONDS,
- * read by nothing, by a tail of the stream (the edge's ordered consumer), or
- * by a plain subscription to the stream's subjects (what a republish-based
- * edge would cost). Prints nats-server's CPU per message for each.
+ * nats-server, realer's streams (the channel stream republishes what it
+ * stores), and channel messages published at RATE per second (with their
+ * dedupe ids, as the worker publishes them) for SECONDS, read by:
+ * - none: nothing;
+ * - consumer: a tail through an ordered consumer (how edges read before RePublish);
+ * - live: the edge's tail (RePublish and a plain subscription, live-tail.ts);
+ * - edge: a `realer edge` process with no clients (its CPU is printed too):
+ *   BENCH_EDGE_CLI picks the build (default dist/cli/main.js), so two builds
+ *   can be compared in one run.
+ * Prints nats-server's CPU per message for each.
  *
- *   node --import tsx bench/nats-cost.ts [none,tail,core]
+ *   node --import tsx bench/nats-cost.ts [none,consumer,live,edge]
  *
  * Environment: BENCH_RATE (default 500), BENCH_SECONDS (default 20).
  */
+
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { connect } from "@nats-io/transport-node";
+import { fileURLToPath } from "node:url";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
 import { ensureStreams } from "../src/cli/wiring.js";
 import { defaultConfig } from "../src/config/config.js";
 import { channelSubject } from "../src/events/channel.js";
 import { encodeChannelMessage } from "../src/events/envelope.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
+import { waitFor } from "../test/helpers/wait.js";
 import { children, commandLine, sample } from "./edge/proc-stats.js";
 import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const modes = (process.argv[2] ?? "none,tail,core").split(",");
+const modes = (process.argv[2] ?? "none,consumer,live,edge").split(",");
+const EDGE_CLI = process.env.BENCH_EDGE_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 
 async function measure(mode: string): Promise<string> {
   const nats = await startNatsServer();
   const pid = children(process.pid).find((p) => commandLine(p).includes(nats.storeDir));
   if (pid === undefined) throw new Error("nats-server's process not found");
   const cfg = defaultConfig();
+  // File storage, as every process on JetStream creates the streams (a memory
+  // stream with RePublish costs nats-server 2.9 more the more it holds).
+  cfg.nats = nats.url;
   const pub = await JetStreamBroker.connect({ servers: nats.url, name: "bench-publisher" });
   const reader = await JetStreamBroker.connect({ servers: nats.url, name: "bench-reader" });
-  const plain = mode === "core" ? await connect({ servers: nats.url, name: "bench-subscriber" }) : undefined;
+  let edge: ChildProcess | undefined;
   try {
     await ensureStreams(pub, cfg);
     let received = 0;
-    if (mode === "tail") {
-      const tail = reader.tail(cfg.streams.channels.name, { fromSeq: 1 });
+    if (mode === "consumer" || mode === "live") {
+      // A subject filter keeps a tail on its consumer (jetstream-broker.ts).
+      const tail = reader.tail(cfg.streams.channels.name, {
+        fromSeq: 1,
+        ...(mode === "consumer" ? { subject: `${cfg.subjects.channels}.>` } : {}),
+      });
       void (async () => {
         for await (const _ of tail) received++;
       })();
-    } else if (mode === "core") {
-      plain!.subscribe(`${cfg.subjects.channels}.>`, {
-        callback: () => {
-          received++;
-        },
+    } else if (mode === "edge") {
+      edge = spawn(process.execPath, [EDGE_CLI, "edge", "--nats", nats.url, "--port", "0"], {
+        env: { ...process.env, REALER_LOG_LEVEL: "info" },
+        stdio: ["ignore", "pipe", "inherit"],
       });
+      let out = "";
+      edge.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        out += d;
+      });
+      await waitFor(() => out.includes('"msg":"edge listening"'), { timeoutMs: 30_000, what: "the edge" });
     }
     const publisher = new Publisher(100, async (ch) => {
       const channel = `thread:c${ch}`;
@@ -59,14 +79,23 @@ async function measure(mode: string): Promise<string> {
     });
     await publisher.run(RATE, 3000);
     const s0 = sample(pid);
+    const e0 = edge ? sample(edge.pid!) : undefined;
     const r = await publisher.run(RATE, SECONDS * 1000);
     const s1 = sample(pid);
+    const e1 = edge ? sample(edge.pid!) : undefined;
     const cpuS = s1.cpuS - s0.cpuS;
     const us = Math.round((cpuS * 1e6) / r.sent);
     const kernel = Math.round(((s1.sysS - s0.sysS) / cpuS) * 100);
-    return `${mode.padEnd(5)} nats-server ${us} us per message (${kernel}% kernel); read ${received}`;
+    const edgeUs =
+      e0 && e1 ? `; edge ${Math.round(((e1.cpuS - e0.cpuS) * 1e6) / r.sent)} us per message` : "";
+    const read = mode === "consumer" || mode === "live" ? `; read ${received}` : "";
+    return `${mode.padEnd(8)} nats-server ${us} us per message (${kernel}% kernel)${edgeUs}${read}`;
   } finally {
-    await plain?.close();
+    if (edge && edge.exitCode === null) {
+      const exited = new Promise((r) => edge!.once("exit", r));
+      edge.kill("SIGTERM");
+      await exited;
+    }
     await reader.close();
     await pub.close();
     await nats.stop();

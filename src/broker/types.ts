@@ -40,7 +40,9 @@ export interface StreamSpec {
    * `<republish>.<subject>` as a plain message; tails of the whole stream then
    * read live messages there and repair gaps from the stream (cheaper for
    * the server than a consumer). JetStream only; nats-server 2.9 sets it only
-   * when it creates the stream. Must not overlap `subjects`.
+   * when it creates the stream, and with memory storage its cost there grows
+   * with what the stream holds (bench/nats-cost.ts), so keep such streams on
+   * file storage. Must not overlap `subjects`.
    */
   republish?: string;
 }
