@@ -398,7 +398,10 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
             const dest = opts.subject ? undefined : await self.#republishedTo(stream);
             if (stopped) return;
             inner = dest
-              ? liveTail(self.liveSource(stream, dest), { fromSeq: opts.fromSeq })
+              ? liveTail(self.liveSource(stream, dest), {
+                  fromSeq: opts.fromSeq,
+                  ...(opts.onRepair ? { onRepair: opts.onRepair } : {}),
+                })
               : self.#consumerTail(stream, opts);
             if (stopped) return;
             yield* inner;

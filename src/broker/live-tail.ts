@@ -41,6 +41,8 @@ export interface LiveTailOptions {
   maxQueued?: number;
   /** How long without a live message before the stream is asked for its last sequence, ms. */
   syncMs?: number;
+  /** Told of every message read back from the stream after the history (`TailOptions.onRepair`). */
+  onRepair?: (reason: "gap" | "end") => void;
 }
 
 const DEFAULT_MAX_QUEUED = 10_000;
@@ -110,6 +112,7 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
                 if (stopped) return;
                 if (g.seq < next) continue;
                 next = g.seq + 1;
+                opts.onRepair?.("gap");
                 yield g;
               }
             }
@@ -138,6 +141,7 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
             if (stopped) return;
             if (m.seq < next) continue;
             next = m.seq + 1;
+            opts.onRepair?.("end");
             yield m;
           }
         }

@@ -149,6 +149,12 @@ export interface TailOptions {
   subject?: string;
   /** First sequence to deliver; messages stored later are delivered as they arrive. */
   fromSeq: number;
+  /**
+   * Called for each message that a tail reading live messages apart from the
+   * stream missed live and read back from it: `gap` (a later live message
+   * showed it missing), `end` (the stream had more than came live).
+   */
+  onRepair?: (reason: "gap" | "end") => void;
 }
 
 /** An endless read: history from `fromSeq`, then live messages. */

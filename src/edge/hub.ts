@@ -336,7 +336,10 @@ export class Hub {
   async #run(): Promise<void> {
     let failures = 0;
     while (this.#running) {
-      this.#tail = this.#o.broker.tail(this.#o.stream, { fromSeq: this.#position + 1 });
+      this.#tail = this.#o.broker.tail(this.#o.stream, {
+        fromSeq: this.#position + 1,
+        onRepair: (reason) => edgeMetrics.tailRepaired.inc({ reason }),
+      });
       try {
         for await (const m of this.#tail) {
           failures = 0;

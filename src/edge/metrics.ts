@@ -18,6 +18,11 @@ export const edgeMetrics = {
     "Subscribes by how they started: live, ring, stream or reset",
     ["outcome"],
   ),
+  tailRepaired: counter(
+    "realer_edge_tail_repaired_messages_total",
+    "Channel messages the tail missed live and read back from the stream, by how it noticed: gap or end",
+    ["reason"],
+  ),
   historyReads: counter(
     "realer_edge_history_reads_total",
     "Channel-stream reads for resumes (one per channel and range, shared)",

@@ -113,10 +113,12 @@ describe("live tails (JetStream RePublish)", () => {
       if (drop) dropped.push(seq);
       return drop;
     });
-    const got = take(liveTail(src, { fromSeq: 1 }), 6);
+    const repairs: string[] = [];
+    const got = take(liveTail(src, { fromSeq: 1, onRepair: (r) => repairs.push(r) }), 6);
     await publish(5, "l");
     const all = await got;
     assert.deepEqual(dropped, [3, 4], "the live subscription saw 3 and 4 and dropped them");
+    assert.deepEqual(repairs, ["gap", "gap"], "3 and 4 were read back");
     assert.deepEqual(
       all.map((m) => m.seq),
       [1, 2, 3, 4, 5, 6],
@@ -127,12 +129,17 @@ describe("live tails (JetStream RePublish)", () => {
   it("finds a loss at the very end by asking the stream when nothing live comes", async () => {
     const { name, dest, publish } = await stream_();
     const src = dropping(name, dest, (seq) => seq >= 2);
-    const got = take(liveTail(src, { fromSeq: 1, syncMs: 50 }), 3);
+    let repaired = 0;
+    const got = take(
+      liveTail(src, { fromSeq: 1, syncMs: 50, onRepair: (r) => (repaired += r === "end" ? 1 : 0) }),
+      3,
+    );
     await publish(3, "l");
     assert.deepEqual(
       (await got).map((m) => m.seq),
       [1, 2, 3],
     );
+    assert.equal(repaired, 2, "2 and 3 were read back at the end");
   });
 
   it("drops live messages past a full queue and reads them back", async () => {
