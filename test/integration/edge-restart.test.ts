@@ -92,4 +92,32 @@ describe("edge restart (real nats-server, real processes)", () => {
       },
     );
   });
+  it("a client misses nothing stored while the edge's NATS connection was down", async () => {
+    const ch = `natsdown:${process.pid}`;
+    const edge = await edgeProcess();
+    const client = await sseConnect(`${edge.url}/v1/sse?channel=${ch}`);
+    try {
+      for (let i = 0; i < 2; i++) await publishTo(broker, cfg, ch, `up-${i}`);
+      await client.waitForMessages(2, 20_000);
+      await nats.restart();
+      // A fresh connection publishes at once, while the edge is still reconnecting
+      // (the client waits 2 s between attempts): the edge cannot get these live.
+      const writer = await JetStreamBroker.connect({ servers: nats.url, name: "edge-restart-writer" });
+      try {
+        for (let i = 0; i < 3; i++) await publishTo(writer, cfg, ch, `down-${i}`);
+      } finally {
+        await writer.close();
+      }
+      const all = await client.waitForMessages(5, 20_000);
+      assert.deepEqual(texts(all), ["up-0", "up-1", "down-0", "down-1", "down-2"]);
+      const seqs = all.map((m) => seqOf(m.id!));
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        "in stream order",
+      );
+    } finally {
+      client.close();
+    }
+  });
 });
