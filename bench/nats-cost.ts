@@ -26,7 +26,7 @@ import { channelSubject } from "../src/events/channel.js";
 import { encodeChannelMessage } from "../src/events/envelope.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
-import { children, commandLine, sample } from "./edge/proc-stats.js";
+import { sample } from "./edge/proc-stats.js";
 import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
@@ -36,8 +36,6 @@ const EDGE_CLI = process.env.BENCH_EDGE_CLI ?? fileURLToPath(new URL("../dist/cl
 
 async function measure(mode: string): Promise<string> {
   const nats = await startNatsServer();
-  const pid = children(process.pid).find((p) => commandLine(p).includes(nats.storeDir));
-  if (pid === undefined) throw new Error("nats-server's process not found");
   const cfg = defaultConfig();
   // File storage, as every process on JetStream creates the streams (a memory
   // stream with RePublish costs nats-server 2.9 more the more it holds).
@@ -78,10 +76,10 @@ async function measure(mode: string): Promise<string> {
       return true;
     });
     await publisher.run(RATE, 3000);
-    const s0 = sample(pid);
+    const s0 = sample(nats.pid);
     const e0 = edge ? sample(edge.pid!) : undefined;
     const r = await publisher.run(RATE, SECONDS * 1000);
-    const s1 = sample(pid);
+    const s1 = sample(nats.pid);
     const e1 = edge ? sample(edge.pid!) : undefined;
     const cpuS = s1.cpuS - s0.cpuS;
     const us = Math.round((cpuS * 1e6) / r.sent);

@@ -15,7 +15,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
@@ -25,6 +24,8 @@ import { EventRegistry } from "../src/events/registry.js";
 import { connectProducer } from "../src/producer/connect.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
+import { sample } from "./edge/proc-stats.js";
+import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
@@ -32,21 +33,6 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const CHANNELS = 100;
 const ENTRY = process.env.BENCH_WORKER ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-
-/** utime + stime of a process, in seconds (USER_HZ = 100). */
-function cpuS(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
-/** The pid of the test helper's nats-server: its ports file, next to the store, is named after it. */
-function natsPid(storeDir: string): number {
-  const dir = storeDir.replace(/\/store$/, "");
-  const f = readdirSync(dir).find((x) => /^nats-server_\d+\.ports$/.test(x));
-  if (!f) throw new Error("nats-server ports file not found");
-  return Number(/_(\d+)\./.exec(f)![1]);
-}
 
 const server = await startNatsServer();
 let worker: ChildProcess | undefined;
@@ -59,7 +45,7 @@ const cleanup = async () => {
   await server.stop();
 };
 try {
-  const serverPid = natsPid(server.storeDir);
+  const serverPid = server.pid;
   worker = spawn(process.execPath, [...NODE_ARGS, ENTRY, "worker", "--nats", server.url], {
     stdio: ["ignore", "ignore", "inherit"],
     env: { ...process.env, REALER_LOG_LEVEL: "warn" },
@@ -88,40 +74,33 @@ try {
     name: "bench",
   });
 
+  // The edge benchmark's publisher: a 5 ms tick kept to the clock, round-robin over the channels.
+  const publisher = new Publisher(CHANNELS, async (ch) => {
+    const thread = `c${ch}`;
+    await producer.emit(CommentCreated, `thread:${thread}`, {
+      comment: { id: randomUUID(), threadId: thread, author: "bench", text: "", createdAt: Date.now() },
+    });
+    return true;
+  });
   let sent = 0;
   let failed = 0;
-  const emitOne = () => {
-    const n = sent++;
-    const thread = `c${n % CHANNELS}`;
-    producer
-      .emit(CommentCreated, `thread:${thread}`, {
-        comment: { id: randomUUID(), threadId: thread, author: "bench", text: "", createdAt: Date.now() },
-      })
-      .catch(() => failed++);
-  };
-  /** Emits at RATE per second for `seconds` on a 5 ms tick (as bench/edge/publisher.ts), keeping to the clock. */
   const run = async (seconds: number) => {
-    const start = performance.now();
-    const first = sent;
-    const total = Math.round(RATE * seconds);
-    while (sent - first < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * RATE));
-      while (sent - first < due) emitOne();
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    const r = await publisher.run(RATE, seconds * 1000);
+    sent += r.sent;
+    failed += r.failed;
   };
   const acked = async () => (await admin.consumerState(cfg.streams.events.name, cfg.worker.durable)).ackFloor;
 
   await run(WARMUP_S);
   await waitFor(async () => (await acked()) >= sent, { timeoutMs: 30_000, what: "warm-up acks" });
-  const w0 = cpuS(workerPid);
-  const s0 = cpuS(serverPid);
+  const w0 = sample(workerPid).cpuS;
+  const s0 = sample(serverPid).cpuS;
   const from = sent;
   const t0 = performance.now();
   await run(SECONDS);
   await waitFor(async () => (await acked()) >= sent, { timeoutMs: 30_000, what: "acks" });
-  const w1 = cpuS(workerPid);
-  const s1 = cpuS(serverPid);
+  const w1 = sample(workerPid).cpuS;
+  const s1 = sample(serverPid).cpuS;
   const seconds = (performance.now() - t0) / 1000;
   const n = sent - from;
   const us = (s: number) => ((s * 1e6) / n).toFixed(0);

@@ -19,7 +19,7 @@ import { connectProducer } from "../../src/producer/connect.js";
 import type { Producer } from "../../src/producer/producer.js";
 import { type NatsServer, startNatsServer } from "../../test/helpers/nats-server.js";
 import { marker } from "./marker.js";
-import { children, commandLine, tree } from "./proc-stats.js";
+import { tree } from "./proc-stats.js";
 import { freePort, poster, type SystemUnderTest, waitForPort } from "./system.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -125,7 +125,6 @@ async function startOn(
   started: ChildProcess[],
   o: RealerOptions,
 ): Promise<SystemUnderTest> {
-  const natsPid = children(process.pid).find((p) => commandLine(p).includes(`-sd ${nats.storeDir}`));
   const port = await freePort();
   const cfg = defaultConfig();
   // The load generator holds thousands of connections per source address; a per-address cap would refuse it.
@@ -202,7 +201,7 @@ async function startOn(
     pids: () => ({
       edge: tree(edge.proc.pid!),
       ...(worker ? { worker: tree(worker.proc.pid!) } : {}),
-      ...(natsPid ? { "nats-server": [natsPid] } : {}),
+      "nats-server": [nats.pid],
     }),
     async stop() {
       await producer?.close();

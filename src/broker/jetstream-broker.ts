@@ -66,11 +66,12 @@ function isApiError(err: unknown, code: number): boolean {
   return err instanceof JetStreamApiError && err.code === code;
 }
 
-function toRecord(h: MsgHdrs | undefined): Record<string, string> {
+/** The first value of each header, but those in `skip`. */
+function toRecord(h: MsgHdrs | undefined, skip?: ReadonlySet<string>): Record<string, string> {
   const out: Record<string, string> = {};
   if (!h) return out;
   for (const [k, v] of h) {
-    if (v[0] !== undefined) out[k] = v[0];
+    if (v[0] !== undefined && !skip?.has(k)) out[k] = v[0];
   }
   return out;
 }
@@ -114,9 +115,7 @@ class LiveMessage implements StoredMessage {
   }
 
   get headers(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of this.#h) if (!REPUBLISH_HEADERS.has(k) && v[0] !== undefined) out[k] = v[0];
-    return out;
+    return toRecord(this.#h, REPUBLISH_HEADERS);
   }
 
   /** The store time when the server sends it (2.9.16 and later), else when it arrived here. */
@@ -323,35 +322,36 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       max_messages: Math.max(1, opts.max),
       expires: Math.max(MIN_EXPIRES_MS, opts.expiresMs),
     };
-    const consumer = () => this.#consumer(stream, durable);
+    const signal = opts.signal;
+    /** Opens the pull (with `callback`, in the client's callback mode); `release` undoes the abort wiring. */
+    const open = async (callback?: (m: JsMsg) => void) => {
+      const consumer = await this.#consumer(stream, durable);
+      const iter = await consumer.fetch(callback ? ({ ...pullOpts, callback } as FetchMessages) : pullOpts);
+      const stop = () => iter.stop();
+      signal?.addEventListener("abort", stop, { once: true });
+      return { iter, release: () => signal?.removeEventListener("abort", stop) };
+    };
     return {
       async *[Symbol.asyncIterator]() {
-        if (opts.signal?.aborted) return;
-        const iter = await (await consumer()).fetch(pullOpts);
-        const stop = () => iter.stop();
-        opts.signal?.addEventListener("abort", stop, { once: true });
+        if (signal?.aborted) return;
+        const { iter, release } = await open();
         try {
           for await (const m of iter) yield new JsDelivery(m);
         } finally {
-          opts.signal?.removeEventListener("abort", stop);
+          release();
         }
       },
       // The client's callback mode: each message is handed over as the
       // socket's data is parsed, with no async iterator (two of them, with
       // a promise and a microtask each, per delivery) in between.
       async each(fn) {
-        if (opts.signal?.aborted) return;
-        const iter = await (await consumer()).fetch({
-          ...pullOpts,
-          callback: (m: JsMsg) => fn(new JsDelivery(m)),
-        } as FetchMessages);
-        const stop = () => iter.stop();
-        opts.signal?.addEventListener("abort", stop, { once: true });
+        if (signal?.aborted) return;
+        const { iter, release } = await open((m) => fn(new JsDelivery(m)));
         try {
           const err = await iter.closed();
           if (err) throw err;
         } finally {
-          opts.signal?.removeEventListener("abort", stop);
+          release();
         }
       },
     };

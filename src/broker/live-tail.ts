@@ -16,9 +16,10 @@
  * - a live message before it is one already read: dropped;
  * - the subscription starts before the history read, so nothing stored
  *   between the two is missed;
- * - a loss at the very end shows no later message: after `syncMs` with
- *   nothing live (and at once after its queue overflowed), the tail asks
- *   the stream for its last sequence and reads up to it.
+ * - a loss at the very end shows no later message: when a whole `syncMs`
+ *   period passed with nothing live (and at once after its queue
+ *   overflowed), the tail asks the stream for its last sequence and reads
+ *   up to it.
  *
  * What it yields is therefore the stream itself from `fromSeq`, in order,
  * each message once: the contract of `Broker.tail`.
@@ -39,7 +40,7 @@ export interface LiveTailOptions {
   fromSeq: number;
   /** Live messages held while the reader is busy; beyond it they are dropped and read back from the stream. */
   maxQueued?: number;
-  /** How long without a live message before the stream is asked for its last sequence, ms. */
+  /** The period checked for live messages; after one with none the stream is asked for its last sequence, ms. */
   syncMs?: number;
   /** Told of every message read back from the stream after the history (`TailOptions.onRepair`). */
   onRepair?: (reason: "gap" | "end") => void;
@@ -53,6 +54,7 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
   const syncMs = opts.syncMs ?? DEFAULT_SYNC_MS;
   let stopped = false;
   let unsubscribe: (() => void) | undefined;
+  let syncTimer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   const poke = () => {
     const w = wake;
@@ -64,6 +66,7 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
     stopped = true;
     unsubscribe?.();
     unsubscribe = undefined;
+    clearInterval(syncTimer);
     poke();
   };
   return {
@@ -74,8 +77,20 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
       let failure: Error | undefined;
       let next = Math.max(1, opts.fromSeq);
       if (stopped) return;
+      // One check per `syncMs` for the whole tail, not a timer per wait (there is a wait per burst
+      // of messages): a period with nothing live makes the sync due.
+      let liveSeen = false;
+      let syncDue = false;
+      syncTimer = setInterval(() => {
+        if (liveSeen) liveSeen = false;
+        else {
+          syncDue = true;
+          poke();
+        }
+      }, syncMs);
       unsubscribe = source.subscribe(
         (m) => {
+          liveSeen = true;
           if (queue.length - head >= maxQueued) overflowed = true;
           else queue.push(m);
           poke();
@@ -120,21 +135,15 @@ export function liveTail(source: LiveSource, opts: LiveTailOptions): Tail {
             yield m;
             continue;
           }
-          if (!overflowed) {
-            // Idle: wait for a live message, or look for a loss at the end.
-            const woken = await new Promise<boolean>((resolve) => {
-              const t = setTimeout(() => {
-                wake = undefined;
-                resolve(false);
-              }, syncMs);
-              wake = () => {
-                clearTimeout(t);
-                resolve(true);
-              };
+          if (!overflowed && !syncDue) {
+            // Idle: wait for a live message, or for the sync check to look for a loss at the end.
+            await new Promise<void>((resolve) => {
+              wake = resolve;
             });
-            if (woken) continue;
+            continue;
           }
           overflowed = false;
+          syncDue = false;
           const last = await source.lastSeq();
           if (last < next || head < queue.length) continue;
           for await (const m of source.read(next, last)) {

@@ -13,6 +13,8 @@ export interface NatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** The server's process id (a new one after `restart()`). */
+  readonly pid: number;
   stop(): Promise<void>;
   /** Stops the server and starts it again on the same port with the same store. */
   restart(): Promise<void>;
@@ -73,6 +75,9 @@ export async function startNatsServer(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir: join(dir, "store"),
+    get pid() {
+      return proc.pid!;
+    },
     async stop() {
       await stopProc(proc, "SIGTERM");
       rmSync(dir, { recursive: true, force: true });
