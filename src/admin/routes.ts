@@ -71,7 +71,11 @@ export function adminRoutes(o: AdminOptions): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const broker = asAdmin(o.broker);
     const overview = new OverviewSource(broker, o.cfg, o.hub);
-    const checkpoints = new CheckpointStore(broker, o.cfg.nats ? "file" : "memory");
+    const checkpoints = new CheckpointStore(
+      broker,
+      o.cfg.nats ? "file" : "memory",
+      o.cfg.streams.events.replicas,
+    );
     const running = new Map<string, AbortController>();
     if (o.hub) {
       const untrack = trackHub(o.hub);

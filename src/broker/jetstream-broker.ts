@@ -18,6 +18,7 @@ import {
   jetstream,
   jetstreamManager,
   StorageType,
+  type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
 import {
@@ -28,7 +29,7 @@ import {
   nanos,
   headers as natsHeaders,
 } from "@nats-io/transport-node";
-import { BrokerUnavailable, ConsumerNotFound, StreamNotFound } from "../errors.js";
+import { BrokerUnavailable, ConfigInvalid, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { type LiveSource, liveTail } from "./live-tail.js";
 import { PubAcks } from "./pub-acks.js";
 import type {
@@ -64,6 +65,22 @@ export interface JetStreamBrokerOptions {
 
 function isApiError(err: unknown, code: number): boolean {
   return err instanceof JetStreamApiError && err.code === code;
+}
+
+/** nats-server's codes for "replicas > 1 not supported in non-clustered mode" and "insufficient resources". */
+const REPLICAS_NOT_SUPPORTED = 10074;
+const INSUFFICIENT_RESOURCES = 10023;
+
+/** A stream refused because the servers cannot hold that many copies, as a configuration error. */
+function replicasRefused(spec: StreamSpec, err: unknown): Error | undefined {
+  const replicas = spec.replicas ?? 1;
+  if (replicas <= 1) return undefined;
+  if (!isApiError(err, REPLICAS_NOT_SUPPORTED) && !isApiError(err, INSUFFICIENT_RESOURCES)) return undefined;
+  return new ConfigInvalid(
+    `stream ${spec.name} with ${replicas} replicas was refused by nats-server (${(err as Error).message}): ` +
+      "a stream has at most one replica per JetStream server, and 1 on a single server (REALER_STREAM_REPLICAS)",
+    { cause: err },
+  );
 }
 
 /** The first value of each header, but those in `skip`. */
@@ -214,8 +231,17 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     } catch (err) {
       throw new BrokerUnavailable(`${String(opts.servers)}: ${(err as Error).message}`, { cause: err });
     }
-    const jsm = await jetstreamManager(nc);
-    return new JetStreamBroker(nc, jetstream(nc), jsm);
+    try {
+      // Asks the server for the account's JetStream: fails while a cluster has no meta leader yet.
+      const jsm = await jetstreamManager(nc);
+      return new JetStreamBroker(nc, jetstream(nc), jsm);
+    } catch (err) {
+      // The connection would otherwise reconnect forever, with nothing to close it.
+      await nc.close();
+      throw new BrokerUnavailable(`${String(opts.servers)}: JetStream: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   async ensureStream(spec: StreamSpec): Promise<void> {
@@ -228,12 +254,21 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
       duplicate_window: nanos(spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
       storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
+      num_replicas: spec.replicas ?? 1,
       discard: DiscardPolicy.Old,
       ...(spec.republish ? { republish: { src: ">", dest: `${spec.republish}.>` } } : {}),
     };
+    try {
+      await this.#createOrUpdate(spec.name, cfg);
+    } catch (err) {
+      throw replicasRefused(spec, err) ?? err;
+    }
+  }
+
+  async #createOrUpdate(name: string, cfg: Partial<StreamConfig> & { name: string }): Promise<void> {
     let existing: StreamInfo;
     try {
-      existing = await this.#jsm.streams.info(spec.name);
+      existing = await this.#jsm.streams.info(name);
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
       await this.#jsm.streams.add(cfg);
@@ -241,13 +276,13 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     }
     const { storage: _immutable, ...mutable } = cfg;
     try {
-      await this.#jsm.streams.update(spec.name, mutable);
+      await this.#jsm.streams.update(name, mutable);
     } catch (err) {
       // nats-server 2.9 refuses to change RePublish on an existing stream: keep
       // what it has (its tails read through a consumer, as before).
       if (!(err instanceof JetStreamApiError) || !/RePublish/i.test(err.message)) throw err;
       const { republish: _r, ...rest } = mutable;
-      await this.#jsm.streams.update(spec.name, { ...rest, republish: existing.config.republish });
+      await this.#jsm.streams.update(name, { ...rest, republish: existing.config.republish });
     }
   }
 

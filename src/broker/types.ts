@@ -36,6 +36,11 @@ export interface StreamSpec {
   /** Where the JetStream implementation stores it. Default "file". Ignored in memory. */
   storage?: "file" | "memory";
   /**
+   * Copies JetStream keeps, each on another server of the cluster (1-5): with 3, the stream
+   * survives the loss of any one server. A single server keeps 1. Default 1. Ignored in memory.
+   */
+  replicas?: number;
+  /**
    * Republish every stored message, with its sequence, under
    * `<republish>.<subject>` as a plain message; tails of the whole stream then
    * read live messages there and repair gaps from the stream (cheaper for

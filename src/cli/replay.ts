@@ -52,7 +52,7 @@ export function replayContext(o: OpsContext, extra: Partial<ReplayContext> = {})
     cfg: o.cfg,
     registry: domain.registry,
     handlers: domain.handlers,
-    checkpoints: new CheckpointStore(o.broker, o.cfg.nats ? "file" : "memory"),
+    checkpoints: new CheckpointStore(o.broker, o.cfg.nats ? "file" : "memory", o.cfg.streams.events.replicas),
     log: o.log,
     ...extra,
   };

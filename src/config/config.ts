@@ -137,6 +137,8 @@ export interface RealerConfig {
 }
 
 const DAY_MS = 86_400_000;
+/** JetStream's limit on a stream's replicas. */
+const MAX_REPLICAS = 5;
 
 export function defaultConfig(): RealerConfig {
   const subjects: SubjectConfig = {
@@ -244,9 +246,20 @@ export function configFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   base: RealerConfig = defaultConfig(),
 ): RealerConfig {
+  const replicas = int(env, "REALER_STREAM_REPLICAS", 0, 1);
+  if (replicas > MAX_REPLICAS)
+    throw new ConfigInvalid(
+      `REALER_STREAM_REPLICAS=${replicas}: JetStream keeps at most ${MAX_REPLICAS} replicas`,
+    );
+  const replicated = (s: StreamSpec): StreamSpec => (replicas > 0 ? { ...s, replicas } : s);
   return {
     ...base,
     nats: env.REALER_NATS_URL || base.nats,
+    streams: {
+      events: replicated(base.streams.events),
+      channels: replicated(base.streams.channels),
+      deadLetters: replicated(base.streams.deadLetters),
+    },
     logLevel: env.REALER_LOG_LEVEL || base.logLevel,
     admin: {
       token: env.REALER_ADMIN_TOKEN || base.admin.token,

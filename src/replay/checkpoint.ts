@@ -11,13 +11,15 @@ import type { ReplayCheckpoint } from "./types.js";
 const SUBJECT = "realer.replay";
 const DAY_MS = 86_400_000;
 
-export function replayStreamSpec(storage: "file" | "memory"): StreamSpec {
+/** The checkpoint stream, with as many replicas as realer's other streams. */
+export function replayStreamSpec(storage: "file" | "memory", replicas?: number): StreamSpec {
   return {
     name: "REALER_REPLAY",
     subjects: [`${SUBJECT}.>`],
     maxMsgsPerSubject: 1,
     maxAgeMs: 30 * DAY_MS,
     storage,
+    ...(replicas ? { replicas } : {}),
   };
 }
 
@@ -33,9 +35,9 @@ export class CheckpointStore {
   readonly #spec: StreamSpec;
   #ready: Promise<void> | undefined;
 
-  constructor(broker: AdminBroker, storage: "file" | "memory") {
+  constructor(broker: AdminBroker, storage: "file" | "memory", replicas?: number) {
     this.#broker = broker;
-    this.#spec = replayStreamSpec(storage);
+    this.#spec = replayStreamSpec(storage, replicas);
   }
 
   #ensure(): Promise<void> {

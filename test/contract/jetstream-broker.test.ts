@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { PubAcks } from "../../src/broker/pub-acks.js";
-import { startJetStream } from "../helpers/nats-server.js";
+import { codeOf } from "../../src/errors.js";
+import { type NatsServer, startJetStream, startNatsServer } from "../helpers/nats-server.js";
+import { waitFor } from "../helpers/wait.js";
 import { brokerContract } from "./broker.contract.js";
 
 brokerContract("jetstream", startJetStream);
@@ -54,5 +57,34 @@ describe("JetStream publish acks", () => {
       acks.close();
       silent.unsubscribe();
     }
+  });
+});
+
+describe("JetStream connect", () => {
+  let plain: NatsServer;
+  before(async () => {
+    plain = await startNatsServer({ jetstream: false, monitor: true });
+  });
+  after(async () => {
+    await plain?.stop();
+  });
+
+  it("rejects a server without JetStream with REALER_ERR_BROKER_UNAVAILABLE and closes its connection", async () => {
+    await assert.rejects(
+      JetStreamBroker.connect({ servers: plain.url, name: "no-jetstream" }),
+      (err: Error) => {
+        assert.equal(codeOf(err), "REALER_ERR_BROKER_UNAVAILABLE");
+        assert.match(err.message, /JetStream/);
+        return true;
+      },
+    );
+    // Left open, the connection would reconnect forever and keep its process alive.
+    await waitFor(
+      async () => {
+        const r = await fetch(`${plain.monitorUrl}/connz`);
+        return ((await r.json()) as { num_connections: number }).num_connections === 0;
+      },
+      { timeoutMs: 10_000, what: "no client connection left on the server" },
+    );
   });
 });

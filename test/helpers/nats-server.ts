@@ -1,9 +1,11 @@
 /**
  * A real nats-server per suite: random port, temporary JetStream store,
  * stopped and removed by `stop()`. `restart()` keeps the port and the store.
+ * `startNatsCluster()` starts several as one JetStream cluster.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
@@ -13,6 +15,8 @@ export interface NatsServer {
   url: string;
   port: number;
   storeDir: string;
+  /** The monitoring endpoint's base URL, when started with `monitor`. */
+  readonly monitorUrl: string | undefined;
   /** The server's process id (a new one after `restart()`). */
   readonly pid: number;
   stop(): Promise<void>;
@@ -32,11 +36,15 @@ function checkInstalled(): void {
   }
 }
 
-async function launch(dir: string, port: number): Promise<{ proc: ChildProcess; port: number }> {
+async function launch(
+  dir: string,
+  port: number,
+  extra: string[] = [],
+): Promise<{ proc: ChildProcess; port: number; monitoring: string | undefined }> {
   for (const f of readdirSync(dir)) if (f.endsWith(".ports")) rmSync(join(dir, f));
   const proc = spawn(
     BIN,
-    ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(dir, "store"), "--ports_file_dir", dir],
+    ["-a", "127.0.0.1", "-p", String(port), "-sd", join(dir, "store"), "--ports_file_dir", dir, ...extra],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
@@ -54,9 +62,12 @@ async function launch(dir: string, port: number): Promise<{ proc: ChildProcess; 
     }),
     exited,
   ]);
-  const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nats: string[] };
+  const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
+    nats: string[];
+    monitoring?: string[];
+  };
   const url = ports.nats[0]!;
-  return { proc, port: Number(new URL(url).port) };
+  return { proc, port: Number(new URL(url).port), monitoring: ports.monitoring?.[0] };
 }
 
 function stopProc(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
@@ -67,13 +78,28 @@ function stopProc(proc: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+export interface NatsServerOptions {
+  /** Enable JetStream. Default true. */
+  jetstream?: boolean;
+  /** Serve the monitoring endpoints (/connz, /jsz, ...) on a random port: `monitorUrl`. Default false. */
+  monitor?: boolean;
+}
+
+export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
   checkInstalled();
+  return startNode([...(o.jetstream === false ? [] : ["-js"]), ...(o.monitor ? ["-m", "-1"] : [])]);
+}
+
+/** One server: `extra` arguments are kept for restarts (a cluster node keeps its name and routes). */
+async function startNode(extra: string[]): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), "realer-nats-"));
-  let { proc, port } = await launch(dir, -1);
-  const server: NatsServer = {
+  let { proc, port, monitoring } = await launch(dir, -1, extra);
+  return {
     url: `nats://127.0.0.1:${port}`,
     port,
+    get monitorUrl() {
+      return monitoring;
+    },
     storeDir: join(dir, "store"),
     get pid() {
       return proc.pid!;
@@ -87,10 +113,78 @@ export async function startNatsServer(): Promise<NatsServer> {
     },
     async restart() {
       await stopProc(proc, "SIGTERM");
-      ({ proc } = await launch(dir, port));
+      ({ proc, monitoring } = await launch(dir, port, extra));
     },
   };
-  return server;
+}
+
+export interface NatsCluster {
+  nodes: NatsServer[];
+  /** Every node's client URL, comma separated, as `--nats` and REALER_NATS_URL take them. */
+  urls: string;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * `size` servers routed to each other as one JetStream cluster (each with its own
+ * store), ready once JetStream answers through every node: its meta leader is elected.
+ */
+export async function startNatsCluster(size = 3): Promise<NatsCluster> {
+  checkInstalled();
+  const name = `realer-test-${process.pid}`;
+  const routePorts: number[] = [];
+  for (let i = 0; i < size; i++) routePorts.push(await freePort());
+  const routes = routePorts.map((p) => `nats://127.0.0.1:${p}`).join(",");
+  const nodes: NatsServer[] = [];
+  const stopAll = async () => {
+    for (const n of nodes) await n.stop();
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      nodes.push(
+        await startNode([
+          "-js",
+          "-n",
+          `${name}-${i + 1}`,
+          "--cluster_name",
+          name,
+          "--cluster",
+          `nats://127.0.0.1:${routePorts[i]}`,
+          "--routes",
+          routes,
+        ]),
+      );
+    }
+    for (const n of nodes) {
+      await waitFor(
+        async () => {
+          const b = await JetStreamBroker.connect({ servers: n.url, name: "cluster-ready" });
+          try {
+            await b.ensureStream({ name: "READY", subjects: ["cluster.ready"], replicas: size, maxMsgs: 1 });
+            return true;
+          } finally {
+            await b.close();
+          }
+        },
+        { timeoutMs: 30_000, intervalMs: 250, what: `JetStream on ${n.url}` },
+      );
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return { nodes, urls: nodes.map((n) => n.url).join(","), stop: stopAll };
 }
 
 /** A nats-server and a JetStreamBroker connected to it; `close()` stops both. */
