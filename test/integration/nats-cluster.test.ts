@@ -32,6 +32,8 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
   let edgeUrl: string;
   const procs: RealerProcess[] = [];
   const cfg = defaultConfig();
+  /** The server the second test kills. */
+  let victim = -1;
 
   before(async () => {
     cluster = await startNatsCluster(3);
@@ -75,7 +77,7 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
 
       const jsm = await jetstreamManager(admin);
       const leader = (await jsm.streams.info(cfg.streams.channels.name)).cluster!.leader!;
-      const victim = cluster.nodes.findIndex((_, i) => leader.endsWith(`-${i + 1}`));
+      victim = cluster.nodes.findIndex((_, i) => leader.endsWith(`-${i + 1}`));
       assert.ok(victim >= 0, `the leader ${leader} is one of ours`);
       await cluster.nodes[victim]!.kill();
       // A new leader among the two left: the stream answers again.
@@ -103,6 +105,45 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
         0,
         "no reset: nothing was lost with the server",
       );
+    } finally {
+      client.close();
+    }
+  });
+
+  it("an edge whose server dies reconnects to another and misses nothing", async () => {
+    assert.ok(victim >= 0, "runs after the leader test");
+    // The server killed above comes back and catches up: three again, so one more may go.
+    await cluster.nodes[victim]!.restart();
+    const jsm = await jetstreamManager(admin);
+    await waitFor(
+      async () => {
+        for (const name of [cfg.streams.events.name, cfg.streams.channels.name]) {
+          const c = (await jsm.streams.info(name)).cluster;
+          if (c?.replicas?.length !== 2 || !c.replicas.every((r) => r.current && !r.offline)) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: "every stream on three current servers" },
+    );
+    const leader = (await jsm.streams.info(cfg.streams.channels.name)).cluster!.leader!;
+    const k = cluster.nodes.findIndex((_, i) => !leader.endsWith(`-${i + 1}`));
+    // This edge knows one server; it learns the others from the cluster.
+    const edge = spawnRealer(["edge", "--nats", cluster.nodes[k]!.url, "--port", "0"], REPLICATED);
+    procs.push(edge);
+    const url = String((await edge.waitForLog("edge listening", 60_000)).url);
+    const thread = randomUUID().slice(0, 8);
+    const client = await sseConnect(`${url}/v1/sse?channel=thread:${thread}`);
+    try {
+      for (let i = 0; i < 2; i++) await comment(thread, `up-${i}`);
+      await client.waitForMessages(2, 30_000);
+      await cluster.nodes[k]!.kill();
+      for (let i = 0; i < 3; i++) await comment(thread, `moved-${i}`);
+      const all = await client.waitForMessages(5, 60_000);
+      const texts = all.map((m) => (JSON.parse(m.data) as { data: { html: string } }).data.html);
+      assert.deepEqual(texts, ["up-0", "up-1", "moved-0", "moved-1", "moved-2"]);
+      const seqs = all.map((m) => seqOf(m.id));
+      assert.equal(new Set(seqs).size, seqs.length, "no duplicates");
+      assert.equal(client.frames.filter((f) => f.event === "reset").length, 0, "no reset");
     } finally {
       client.close();
     }
