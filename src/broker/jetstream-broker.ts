@@ -297,6 +297,20 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
         bytes: state.bytes,
         firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq,
         lastSeq: state.last_seq,
+        replicas: info.config.num_replicas || 1,
+        ...(info.cluster?.leader && info.cluster.replicas
+          ? {
+              cluster: {
+                leader: info.cluster.leader,
+                followers: info.cluster.replicas.map((r) => ({
+                  name: r.name,
+                  current: r.current,
+                  offline: r.offline === true,
+                  lag: r.lag ?? 0,
+                })),
+              },
+            }
+          : {}),
       };
     } catch (err) {
       if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });

@@ -310,6 +310,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
       firstSeq: s.firstSeq,
       lastSeq: s.lastSeq,
       created: s.created,
+      replicas: 1,
     };
   }
 

@@ -65,6 +65,15 @@ export interface StreamState {
    * identity: a stream deleted and created again restarts its sequences.
    */
   created: number;
+  /** Copies the stream is configured to keep (1 in memory). */
+  replicas: number;
+  /** On a JetStream cluster: the server leading the stream and how each follower is keeping up. */
+  cluster?: StreamCluster;
+}
+
+export interface StreamCluster {
+  leader: string;
+  followers: { name: string; current: boolean; offline: boolean; lag: number }[];
 }
 
 export interface PublishOptions {

@@ -42,6 +42,15 @@ async function edgeState(url: string, token: string | undefined): Promise<EdgeSt
   }
 }
 
+/** "3 (leader n2; n3 offline)": the copies, and on a cluster who leads and who is not keeping up. */
+export function replication(s: StreamState): string {
+  if (!s.cluster) return String(s.replicas);
+  const behind = s.cluster.followers
+    .filter((f) => f.offline || !f.current)
+    .map((f) => `${f.name} ${f.offline ? "offline" : `behind${f.lag > 0 ? ` by ${f.lag}` : ""}`}`);
+  return `${s.replicas} (leader ${s.cluster.leader}${behind.length > 0 ? `; ${behind.join(", ")}` : ""})`;
+}
+
 const collect = (v: string, prev: string[]) => [...prev, ...v.split(",").filter(Boolean)];
 const dash = (v: number | undefined) => (v === undefined ? "-" : v);
 
@@ -70,8 +79,8 @@ export function registerInspect(program: Command): void {
         }
         const out = [
           table(
-            ["stream", "messages", "bytes", "first seq", "last seq"],
-            streams.map((s) => [s.name, s.messages, s.bytes, s.firstSeq, s.lastSeq]),
+            ["stream", "messages", "bytes", "first seq", "last seq", "replicas"],
+            streams.map((s) => [s.name, s.messages, s.bytes, s.firstSeq, s.lastSeq, replication(s)]),
           ),
           consumers.length > 0
             ? table(

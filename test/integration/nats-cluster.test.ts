@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { StreamState } from "../../src/broker/types.js";
 import { configFromEnv, defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
@@ -22,6 +23,7 @@ import { type RealerProcess, spawnRealer } from "../helpers/realer-process.js";
 import { sseConnect } from "../helpers/sse-client.js";
 import { waitFor } from "../helpers/wait.js";
 import { seqOf } from "./edge-fixture.js";
+import { cli } from "./ops-cli.js";
 
 const REPLICATED = { REALER_STREAM_REPLICAS: "3" };
 
@@ -66,6 +68,19 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
       assert.ok(info.cluster?.leader, `${name} has a leader`);
       assert.equal(info.cluster?.replicas?.length, 2, `${name} has two followers`);
     }
+    // What an operator sees.
+    const r = await cli(["inspect", "--nats", cluster.urls, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const { streams } = JSON.parse(r.stdout) as { streams: StreamState[] };
+    const events = streams.find((s) => s.name === cfg.streams.events.name)!;
+    assert.equal(events.replicas, 3);
+    assert.match(events.cluster!.leader, /^realer-test-\d+-[123]$/);
+    assert.deepEqual(
+      events.cluster!.followers.map((f) => f.current && !f.offline),
+      [true, true],
+    );
+    const t = await cli(["inspect", "--nats", cluster.urls, "--stream", cfg.streams.channels.name]);
+    assert.match(t.stdout, /│ REALER_CHANNELS .*│ 3 \(leader realer-test-\d+-[123]\)\s+│/);
   });
 
   it("keeps delivering, each message once and in order, after the channel stream's leader dies", async () => {
@@ -87,6 +102,15 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
           return info.cluster?.leader && info.cluster.leader !== leader;
         },
         { timeoutMs: 30_000, intervalMs: 200, what: "a new channel stream leader" },
+      );
+
+      // The new leader reports the dead server as not keeping up.
+      await waitFor(
+        async () => {
+          const r = await cli(["inspect", "--nats", cluster.urls, "--stream", cfg.streams.channels.name]);
+          return new RegExp(`${leader} (offline|behind)`).test(r.stdout);
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: `inspect showing ${leader} offline` },
       );
 
       for (let i = 0; i < 3; i++) await comment(thread, `after-${i}`);
