@@ -142,6 +142,18 @@ function freePort(): Promise<number> {
  */
 export async function startNatsCluster(size = 3): Promise<NatsCluster> {
   checkInstalled();
+  // The route ports are picked free and bound a moment later by nats-server: another
+  // process may take one in between, and then that server exits. Three tries.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tryCluster(size);
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
+}
+
+async function tryCluster(size: number): Promise<NatsCluster> {
   const name = `realer-test-${process.pid}`;
   const routePorts: number[] = [];
   for (let i = 0; i < size; i++) routePorts.push(await freePort());
