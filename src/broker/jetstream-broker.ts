@@ -26,8 +26,11 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  NoRespondersError,
   nanos,
   headers as natsHeaders,
+  RequestError,
+  TimeoutError,
 } from "@nats-io/transport-node";
 import { BrokerUnavailable, ConfigInvalid, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { type LiveSource, liveTail } from "./live-tail.js";
@@ -65,6 +68,34 @@ export interface JetStreamBrokerOptions {
 
 function isApiError(err: unknown, code: number): boolean {
   return err instanceof JetStreamApiError && err.code === code;
+}
+
+/** nats-server's code for "JetStream system temporarily unavailable" (a cluster electing its leader). */
+const CLUSTER_NOT_AVAILABLE = 10008;
+/** How long creating or updating a stream or consumer keeps trying through a leader election, ms. */
+const ELECTION_WAIT_MS = 30_000;
+
+/**
+ * Runs a JetStream administration request again while a cluster cannot answer it yet: after a
+ * server dies, the streams it led answer nothing (a timeout) until their followers elect a new
+ * leader, a few seconds later. A process starting then comes up once that is done instead of
+ * exiting. Anything else fails at once.
+ */
+async function throughElections<T>(op: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + ELECTION_WAIT_MS;
+  for (let delayMs = 200; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+    try {
+      return await op();
+    } catch (err) {
+      const electing =
+        err instanceof TimeoutError ||
+        err instanceof NoRespondersError ||
+        (err instanceof RequestError && err.isNoResponders()) ||
+        isApiError(err, CLUSTER_NOT_AVAILABLE);
+      if (!electing || Date.now() + delayMs > deadline) throw err;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
 }
 
 /** nats-server's codes for "replicas > 1 not supported in non-clustered mode" and "insufficient resources". */
@@ -259,7 +290,7 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       ...(spec.republish ? { republish: { src: ">", dest: `${spec.republish}.>` } } : {}),
     };
     try {
-      await this.#createOrUpdate(spec.name, cfg);
+      await throughElections(() => this.#createOrUpdate(spec.name, cfg));
     } catch (err) {
       throw replicasRefused(spec, err) ?? err;
     }
@@ -332,7 +363,11 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     return this.#pubAcks.publish(subject, data, h);
   }
 
-  async ensureConsumer(spec: ConsumerSpec): Promise<void> {
+  ensureConsumer(spec: ConsumerSpec): Promise<void> {
+    return throughElections(() => this.#ensureConsumer(spec));
+  }
+
+  async #ensureConsumer(spec: ConsumerSpec): Promise<void> {
     const cfg = {
       durable_name: spec.durable,
       ack_policy: AckPolicy.Explicit,

@@ -1,7 +1,8 @@
 /**
  * realer on a three-server JetStream cluster, as production runs it: with
  * REALER_STREAM_REPLICAS=3 every stream has a copy on each server, and when
- * the server leading the channel stream dies (SIGKILL), events keep flowing
+ * the server leading the channel stream dies (SIGKILL), a process starting
+ * during the election waits it out, and events keep flowing
  * from producer through worker and edge to an SSE client, which misses
  * nothing and sees nothing twice. A single server refuses replicas with a
  * configuration error that says so.
@@ -13,6 +14,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import type { StreamState } from "../../src/broker/types.js";
+import { ensureStreams } from "../../src/cli/wiring.js";
 import { configFromEnv, defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
@@ -30,6 +32,7 @@ const REPLICATED = { REALER_STREAM_REPLICAS: "3" };
 describe("NATS cluster (three real nats-servers, real processes)", () => {
   let cluster: NatsCluster;
   let admin: NatsConnection;
+  let broker: JetStreamBroker;
   let producer: Producer;
   let edgeUrl: string;
   const procs: RealerProcess[] = [];
@@ -46,12 +49,14 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
     procs.push(edge);
     edgeUrl = String((await edge.waitForLog("edge listening", 60_000)).url);
     admin = await connect({ servers: cluster.urls.split(","), name: "cluster-test-admin" });
+    broker = await JetStreamBroker.connect({ servers: cluster.urls.split(","), name: "cluster-test-broker" });
     producer = await connectProducer({ servers: cluster.urls.split(","), name: "cluster-test-producer" });
   });
   after(async () => {
     for (const p of procs) await p.stop("SIGKILL");
     await producer?.close();
     await admin?.close();
+    await broker?.close();
     await cluster?.stop();
   });
 
@@ -95,6 +100,9 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
       victim = cluster.nodes.findIndex((_, i) => leader.endsWith(`-${i + 1}`));
       assert.ok(victim >= 0, `the leader ${leader} is one of ours`);
       await cluster.nodes[victim]!.kill();
+      // What every realer process does at start, now, while the election is still on: it waits
+      // the election out rather than failing on the dead leader's silence.
+      await ensureStreams(broker, configFromEnv({ ...REPLICATED, REALER_NATS_URL: cluster.urls }));
       // A new leader among the two left: the stream answers again.
       await waitFor(
         async () => {
