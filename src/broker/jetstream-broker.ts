@@ -247,12 +247,24 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
   readonly #consumers = new Map<string, Promise<Consumer>>();
   readonly #tails = new Set<Tail>();
   readonly #pubAcks: PubAcks;
+  #connected = true;
 
   private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
     this.nc = nc;
     this.#js = js;
     this.#jsm = jsm;
     this.#pubAcks = new PubAcks(nc, PUBLISH_TIMEOUT_MS);
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") this.#connected = false;
+        else if (s.type === "reconnect") this.#connected = true;
+      }
+    })();
+  }
+
+  /** Up from connect to close, but while the client is reconnecting. */
+  get connected(): boolean {
+    return this.#connected && !this.nc.isClosed();
   }
 
   static async connect(opts: JetStreamBrokerOptions): Promise<JetStreamBroker> {

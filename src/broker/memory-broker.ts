@@ -295,6 +295,10 @@ export class MemoryBroker implements Broker, BrokerAdmin {
   readonly #streams = new Map<string, MemoryStream>();
   #closed = false;
 
+  get connected(): boolean {
+    return !this.#closed;
+  }
+
   async ensureStream(spec: StreamSpec): Promise<void> {
     const s = this.#streams.get(spec.name);
     if (s) s.spec = { ...spec };

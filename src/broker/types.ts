@@ -177,6 +177,8 @@ export interface Tail extends AsyncIterable<StoredMessage> {
 }
 
 export interface Broker {
+  /** Whether the connection to the broker is up now (the in-memory broker always is, until closed). */
+  readonly connected: boolean;
   /** Creates the stream, or updates its limits to `spec`. Idempotent. */
   ensureStream(spec: StreamSpec): Promise<void>;
   /** The stream's counts and sequence bounds; rejects with StreamNotFound. */

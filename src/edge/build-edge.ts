@@ -17,6 +17,7 @@ import {
 } from "fastify";
 import type { EdgeConfig } from "../config/config.js";
 import {
+  BrokerUnavailable,
   ChannelInvalid,
   codeOf,
   EdgeDraining,
@@ -90,12 +91,18 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     maxAge: 600,
   });
 
-  app.get("/healthz", async () => ({
-    ok: true,
-    connections: hub.connections,
-    position: hub.position,
-    epoch: hub.epoch,
-  }));
+  // For load balancers: 503 while the edge cannot serve live messages (its broker connection is
+  // down) or is draining, so new clients go to another edge. The figures come either way.
+  app.get("/healthz", async (_req, reply) => {
+    const state = { connections: hub.connections, position: hub.position, epoch: hub.epoch };
+    const down = hub.draining
+      ? new EdgeDraining()
+      : hub.brokerConnected
+        ? undefined
+        : new BrokerUnavailable("the NATS connection is down; reconnecting");
+    if (!down) return { ok: true, ...state };
+    return reply.code(503).send({ ok: false, code: codeOf(down), message: down.message, ...state });
+  });
 
   if (o.metricsRoute !== false) {
     app.get("/metrics", async (_req, reply) => {

@@ -119,6 +119,11 @@ export class Hub {
     return this.#draining;
   }
 
+  /** Whether the broker connection is up: while it is not, no live message reaches this edge. */
+  get brokerConnected(): boolean {
+    return this.#o.broker.connected;
+  }
+
   /** Oldest sequence a ring resume can start after. */
   get ringFloor(): number {
     return this.#ring.floor;

@@ -5,7 +5,7 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
 import type { IngestConfig } from "../config/config.js";
 import { installErrorHandler } from "../edge/http-errors.js";
-import { NotFound } from "../errors.js";
+import { BrokerUnavailable, codeOf, NotFound } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Producer } from "../producer/producer.js";
 import { ingestRoutes } from "./routes.js";
@@ -25,7 +25,14 @@ export async function buildIngestServer(o: IngestServerOptions): Promise<Fastify
   app.setNotFoundHandler((req, reply) => {
     reply.send(new NotFound(req.method, req.url.split("?")[0]));
   });
-  app.get("/healthz", async () => ({ ok: true, ...o.producer.stats() }));
+  // 503 while events cannot be stored (the broker connection is down), for load balancers.
+  app.get("/healthz", async (_req, reply) => {
+    if (o.producer.connected) return { ok: true, ...o.producer.stats() };
+    const down = new BrokerUnavailable("the NATS connection is down; reconnecting");
+    return reply
+      .code(503)
+      .send({ ok: false, code: codeOf(down), message: down.message, ...o.producer.stats() });
+  });
   await app.register(ingestRoutes(o.producer, o.config, o.log));
   return app;
 }

@@ -79,6 +79,11 @@ export class Producer {
     return this.#o.name;
   }
 
+  /** Whether its broker connection is up: while it is not, emits wait and retry. */
+  get connected(): boolean {
+    return this.#o.broker.connected;
+  }
+
   stats(): ProducerStats {
     return { inFlight: this.#slots.held, pending: this.#slots.waiting, ...this.#stats };
   }

@@ -153,6 +153,9 @@ describe("a draining edge", () => {
     const drained = e.hub.drain(200);
     try {
       assert.deepEqual(await refusal(url), { status: 503, code: "REALER_ERR_EDGE_DRAINING" });
+      const health = await fetch(`${e.base}/healthz`);
+      assert.equal(health.status, 503, "load balancers stop sending clients here");
+      assert.equal(((await health.json()) as { code: string }).code, "REALER_ERR_EDGE_DRAINING");
       await reader.waitForEvent("drain");
       await drained;
     } finally {

@@ -92,6 +92,30 @@ describe("edge restart (real nats-server, real processes)", () => {
       },
     );
   });
+  it("answers /healthz with 503 while its NATS connection is down, and 200 once it is back", async () => {
+    const edge = await edgeProcess();
+    const health = async () => {
+      const r = await fetch(`${edge.url}/healthz`);
+      return { status: r.status, body: (await r.json()) as { ok: boolean; code?: string } };
+    };
+    assert.deepEqual((await health()).status, 200);
+    await nats.kill();
+    const down = await waitFor(
+      async () => {
+        const h = await health();
+        return h.status === 503 ? h : undefined;
+      },
+      { timeoutMs: 20_000, what: "/healthz answering 503" },
+    );
+    assert.equal(down.body.ok, false);
+    assert.equal(down.body.code, "REALER_ERR_BROKER_UNAVAILABLE");
+    await nats.restart();
+    await waitFor(async () => (await health()).status === 200, {
+      timeoutMs: 30_000,
+      what: "/healthz answering 200 again",
+    });
+  });
+
   it("a client misses nothing stored while the edge's NATS connection was down", async () => {
     const ch = `natsdown:${process.pid}`;
     const edge = await edgeProcess();
