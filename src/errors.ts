@@ -189,6 +189,12 @@ export const ProducerOverloaded = define(
 export const ProducerClosed = define("REALER_ERR_PRODUCER_CLOSED", "the producer is closed", 503, "client");
 
 // Infrastructure
+export const WorkerNotRunning = define(
+  "REALER_ERR_WORKER_NOT_RUNNING",
+  "the worker is %s: it claims no events",
+  503,
+  "retry",
+);
 export const BrokerUnavailable = define(
   "REALER_ERR_BROKER_UNAVAILABLE",
   "broker unavailable: %s",

@@ -6,6 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { Gauge } from "prom-client";
+import { codeOf } from "../errors.js";
 import { registry } from "../metrics/registry.js";
 
 /** Hubs whose stream position this process reports; the audit compares it with the channel stream. */
@@ -40,10 +41,32 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** A listener that serves only GET /metrics (404 otherwise). */
-export async function startMetricsServer(port: number, host = "127.0.0.1"): Promise<MetricsServer> {
+/** What GET /healthz answers: `error` (a catalogue error) makes it a 503 carrying its code. */
+export interface Health {
+  error?: Error;
+  [field: string]: unknown;
+}
+
+/**
+ * A listener that serves GET /metrics and, given `health`, GET /healthz (404 otherwise):
+ * 200 `{ok: true, ...}`, or 503 `{ok: false, code, message, ...}` for orchestrators and load balancers.
+ */
+export async function startMetricsServer(
+  port: number,
+  host = "127.0.0.1",
+  health?: () => Health,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
-    if (req.method !== "GET" || req.url?.split("?")[0] !== "/metrics") {
+    const path = req.url?.split("?")[0];
+    if (req.method === "GET" && path === "/healthz" && health) {
+      const { error, ...fields } = health();
+      const body = error
+        ? { ok: false, code: codeOf(error), message: error.message, ...fields }
+        : { ok: true, ...fields };
+      res.writeHead(error ? 503 : 200, { "content-type": "application/json" }).end(JSON.stringify(body));
+      return;
+    }
+    if (req.method !== "GET" || path !== "/metrics") {
       res.writeHead(404, { "content-type": "application/json" }).end(
         JSON.stringify({
           statusCode: 404,

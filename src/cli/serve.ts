@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { startMetricsServer } from "../admin/metrics-http.js";
 import type { Broker } from "../broker/types.js";
 import { configFromEnv, type RealerConfig } from "../config/config.js";
+import { BrokerUnavailable, WorkerNotRunning } from "../errors.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
@@ -57,7 +58,17 @@ export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
   const worker = await startWorker(broker, cfg, loadDomain(), log);
   log.info({ durable: cfg.worker.durable }, "worker running");
   if (cfg.admin.metricsPort !== undefined) {
-    const m = await startMetricsServer(cfg.admin.metricsPort, cfg.edge.host);
+    const m = await startMetricsServer(cfg.admin.metricsPort, cfg.edge.host, () => ({
+      error:
+        worker.state !== "running"
+          ? new WorkerNotRunning(worker.state)
+          : broker.connected
+            ? undefined
+            : new BrokerUnavailable("the NATS connection is down; reconnecting"),
+      state: worker.state,
+      inFlight: worker.inFlight,
+      ...worker.counts,
+    }));
     log.info({ url: m.url }, "metrics listening");
   }
   shutdownOn({ broker, worker }, log);

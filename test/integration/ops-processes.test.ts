@@ -138,4 +138,29 @@ describe("operator commands against running processes", () => {
     assert.equal(w.code, 2);
     assert.match(w.stderr, /--window soon: expected a duration/);
   });
+
+  // Last: it takes nats-server away.
+  it("the worker answers /healthz on its metrics port: 200 while it claims events, 503 while NATS is down", async () => {
+    const healthz = worker.url.replace(/\/metrics$/, "/healthz");
+    const get = async () => {
+      const r = await fetch(healthz);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const up = await get();
+    assert.equal(up.status, 200);
+    assert.equal(up.body.ok, true);
+    assert.equal(up.body.state, "running");
+    assert.equal(up.body.acked, 8, "the events it settled");
+    await server.kill();
+    const down = await waitFor(
+      async () => {
+        const h = await get();
+        return h.status === 503 ? h : undefined;
+      },
+      { timeoutMs: 20_000, what: "the worker's /healthz answering 503" },
+    );
+    assert.equal(down.body.code, "REALER_ERR_BROKER_UNAVAILABLE");
+    await server.restart();
+    await waitFor(async () => (await get()).status === 200, { timeoutMs: 30_000, what: "200 again" });
+  });
 });
