@@ -12,9 +12,9 @@ import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { decodeEvent } from "../../src/events/envelope.js";
+import { assertHealthAcrossOutage } from "../helpers/health.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type RealerProcess, spawnRealer } from "../helpers/realer-process.js";
-import { waitFor } from "../helpers/wait.js";
 
 const doc = readFileSync(new URL("../../docs/producers.md", import.meta.url), "utf8");
 const snippet = /```python\n("""realer_emit\.py[\s\S]*?)```/.exec(doc)?.[1];
@@ -103,12 +103,6 @@ describe("realer ingest with the Python snippet from the docs", () => {
   });
 
   it("answers it with 503 while the NATS connection is down, and 200 once it is back", async () => {
-    const status = async () => (await fetch(`${url}/healthz`)).status;
-    await server.kill();
-    await waitFor(async () => (await status()) === 503, { timeoutMs: 20_000, what: "/healthz 503" });
-    const body = (await (await fetch(`${url}/healthz`)).json()) as { ok: boolean; code: string };
-    assert.deepEqual([body.ok, body.code], [false, "REALER_ERR_BROKER_UNAVAILABLE"]);
-    await server.restart();
-    await waitFor(async () => (await status()) === 200, { timeoutMs: 30_000, what: "/healthz 200 again" });
+    await assertHealthAcrossOutage(`${url}/healthz`, server);
   });
 });

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { createProducer, ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
+import { assertHealthAcrossOutage, getHealth } from "../helpers/health.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
@@ -142,25 +143,11 @@ describe("operator commands against running processes", () => {
   // Last: it takes nats-server away.
   it("the worker answers /healthz on its metrics port: 200 while it claims events, 503 while NATS is down", async () => {
     const healthz = worker.url.replace(/\/metrics$/, "/healthz");
-    const get = async () => {
-      const r = await fetch(healthz);
-      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
-    };
-    const up = await get();
+    const up = await getHealth(healthz);
     assert.equal(up.status, 200);
     assert.equal(up.body.ok, true);
     assert.equal(up.body.state, "running");
     assert.equal(up.body.acked, 8, "the events it settled");
-    await server.kill();
-    const down = await waitFor(
-      async () => {
-        const h = await get();
-        return h.status === 503 ? h : undefined;
-      },
-      { timeoutMs: 20_000, what: "the worker's /healthz answering 503" },
-    );
-    assert.equal(down.body.code, "REALER_ERR_BROKER_UNAVAILABLE");
-    await server.restart();
-    await waitFor(async () => (await get()).status === 200, { timeoutMs: 30_000, what: "200 again" });
+    await assertHealthAcrossOutage(healthz, server);
   });
 });
