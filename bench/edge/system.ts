@@ -1,5 +1,5 @@
 /** What a scenario needs from a system under test (nchan or realer), whatever runs inside it. */
-import { Agent, createServer, request } from "node:http";
+import { Agent, request } from "node:http";
 import { connect } from "node:net";
 
 export interface SystemUnderTest {
@@ -16,17 +16,7 @@ export interface SystemUnderTest {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on loopback (asked of the kernel, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../../test/helpers/ports.js";
 
 /** Resolves once something accepts TCP connections on the port, polling until the deadline. */
 export async function waitForPort(port: number, timeoutMs = 30_000): Promise<void> {

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { Gauge } from "prom-client";
-import { codeOf } from "../errors.js";
+import { type Health, healthAnswer } from "../metrics/health.js";
 import { registry } from "../metrics/registry.js";
 
 /** Hubs whose stream position this process reports; the audit compares it with the channel stream. */
@@ -41,15 +41,9 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** What GET /healthz answers: `error` (a catalogue error) makes it a 503 carrying its code. */
-export interface Health {
-  error?: Error;
-  [field: string]: unknown;
-}
-
 /**
- * A listener that serves GET /metrics and, given `health`, GET /healthz (404 otherwise):
- * 200 `{ok: true, ...}`, or 503 `{ok: false, code, message, ...}` for orchestrators and load balancers.
+ * A listener that serves GET /metrics and, given `health`, GET /healthz (metrics/health.ts);
+ * 404 otherwise.
  */
 export async function startMetricsServer(
   port: number,
@@ -59,11 +53,8 @@ export async function startMetricsServer(
   const server: Server = createServer((req, res) => {
     const path = req.url?.split("?")[0];
     if (req.method === "GET" && path === "/healthz" && health) {
-      const { error, ...fields } = health();
-      const body = error
-        ? { ok: false, code: codeOf(error), message: error.message, ...fields }
-        : { ok: true, ...fields };
-      res.writeHead(error ? 503 : 200, { "content-type": "application/json" }).end(JSON.stringify(body));
+      const { status, body } = healthAnswer(health());
+      res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
       return;
     }
     if (req.method !== "GET" || path !== "/metrics") {

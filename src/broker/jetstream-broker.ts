@@ -329,36 +329,41 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
     }
   }
 
-  async streamState(stream: string): Promise<StreamState> {
+  /** The stream's info; StreamNotFound when there is none. */
+  async #info(stream: string): Promise<StreamInfo> {
     try {
-      const info = await this.#jsm.streams.info(stream);
-      const { state } = info;
-      return {
-        created: Date.parse(info.created),
-        name: stream,
-        messages: state.messages,
-        bytes: state.bytes,
-        firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq,
-        lastSeq: state.last_seq,
-        replicas: info.config.num_replicas || 1,
-        ...(info.cluster?.leader && info.cluster.replicas
-          ? {
-              cluster: {
-                leader: info.cluster.leader,
-                followers: info.cluster.replicas.map((r) => ({
-                  name: r.name,
-                  current: r.current,
-                  offline: r.offline === true,
-                  lag: r.lag ?? 0,
-                })),
-              },
-            }
-          : {}),
-      };
+      return await this.#jsm.streams.info(stream);
     } catch (err) {
       if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
       throw err;
     }
+  }
+
+  async streamState(stream: string): Promise<StreamState> {
+    const info = await this.#info(stream);
+    const { state } = info;
+    return {
+      created: Date.parse(info.created),
+      name: stream,
+      messages: state.messages,
+      bytes: state.bytes,
+      firstSeq: state.messages === 0 ? state.last_seq + 1 : state.first_seq,
+      lastSeq: state.last_seq,
+      replicas: info.config.num_replicas || 1,
+      ...(info.cluster?.leader && info.cluster.replicas
+        ? {
+            cluster: {
+              leader: info.cluster.leader,
+              followers: info.cluster.replicas.map((r) => ({
+                name: r.name,
+                current: r.current,
+                offline: r.offline === true,
+                lag: r.lag ?? 0,
+              })),
+            },
+          }
+        : {}),
+    };
   }
 
   /** Stores one message; resolves once the stream has it (pub-acks.ts: why not `js.publish`). */
@@ -518,15 +523,10 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
 
   /** Where the stream republishes all it stores ("<prefix>.>"), if it does. */
   async #republishedTo(stream: string): Promise<string | undefined> {
-    try {
-      const rp = (await this.#jsm.streams.info(stream)).config.republish;
-      return rp && (rp.src === ">" || rp.src === undefined || rp.src === "") && !rp.headers_only
-        ? rp.dest
-        : undefined;
-    } catch (err) {
-      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
-      throw err;
-    }
+    const rp = (await this.#info(stream)).config.republish;
+    return rp && (rp.src === ">" || rp.src === undefined || rp.src === "") && !rp.headers_only
+      ? rp.dest
+      : undefined;
   }
 
   /** What a live tail reads: `dest`'s republished messages of `stream`, and the stream itself. */

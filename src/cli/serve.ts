@@ -3,8 +3,9 @@ import type { Command } from "commander";
 import { startMetricsServer } from "../admin/metrics-http.js";
 import type { Broker } from "../broker/types.js";
 import { configFromEnv, type RealerConfig } from "../config/config.js";
-import { BrokerUnavailable, WorkerNotRunning } from "../errors.js";
+import { WorkerNotRunning } from "../errors.js";
 import { createLogger, type Logger } from "../log/logger.js";
+import { brokerDown } from "../metrics/health.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
 import { intOption } from "./ops-context.js";
@@ -59,12 +60,7 @@ export async function runWorker(cfg: RealerConfig, log: Logger): Promise<void> {
   log.info({ durable: cfg.worker.durable }, "worker running");
   if (cfg.admin.metricsPort !== undefined) {
     const m = await startMetricsServer(cfg.admin.metricsPort, cfg.edge.host, () => ({
-      error:
-        worker.state !== "running"
-          ? new WorkerNotRunning(worker.state)
-          : broker.connected
-            ? undefined
-            : new BrokerUnavailable("the NATS connection is down; reconnecting"),
+      error: worker.state !== "running" ? new WorkerNotRunning(worker.state) : brokerDown(broker.connected),
       state: worker.state,
       inFlight: worker.inFlight,
       ...worker.counts,

@@ -17,7 +17,6 @@ import {
 } from "fastify";
 import type { EdgeConfig } from "../config/config.js";
 import {
-  BrokerUnavailable,
   ChannelInvalid,
   codeOf,
   EdgeDraining,
@@ -27,6 +26,7 @@ import {
 } from "../errors.js";
 import { isValidChannel } from "../events/channel.js";
 import type { Logger } from "../log/logger.js";
+import { brokerDown, healthAnswer } from "../metrics/health.js";
 import { registry } from "../metrics/registry.js";
 import { AddressLimit } from "./address-limit.js";
 import { SubscribeAuth } from "./auth.js";
@@ -94,14 +94,13 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
   // For load balancers: 503 while the edge cannot serve live messages (its broker connection is
   // down) or is draining, so new clients go to another edge. The figures come either way.
   app.get("/healthz", async (_req, reply) => {
-    const state = { connections: hub.connections, position: hub.position, epoch: hub.epoch };
-    const down = hub.draining
-      ? new EdgeDraining()
-      : hub.brokerConnected
-        ? undefined
-        : new BrokerUnavailable("the NATS connection is down; reconnecting");
-    if (!down) return { ok: true, ...state };
-    return reply.code(503).send({ ok: false, code: codeOf(down), message: down.message, ...state });
+    const { status, body } = healthAnswer({
+      error: hub.draining ? new EdgeDraining() : brokerDown(hub.brokerConnected),
+      connections: hub.connections,
+      position: hub.position,
+      epoch: hub.epoch,
+    });
+    return reply.code(status).send(body);
   });
 
   if (o.metricsRoute !== false) {

@@ -5,8 +5,9 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
 import type { IngestConfig } from "../config/config.js";
 import { installErrorHandler } from "../edge/http-errors.js";
-import { BrokerUnavailable, codeOf, NotFound } from "../errors.js";
+import { NotFound } from "../errors.js";
 import type { Logger } from "../log/logger.js";
+import { brokerDown, healthAnswer } from "../metrics/health.js";
 import type { Producer } from "../producer/producer.js";
 import { ingestRoutes } from "./routes.js";
 
@@ -27,11 +28,8 @@ export async function buildIngestServer(o: IngestServerOptions): Promise<Fastify
   });
   // 503 while events cannot be stored (the broker connection is down), for load balancers.
   app.get("/healthz", async (_req, reply) => {
-    if (o.producer.connected) return { ok: true, ...o.producer.stats() };
-    const down = new BrokerUnavailable("the NATS connection is down; reconnecting");
-    return reply
-      .code(503)
-      .send({ ok: false, code: codeOf(down), message: down.message, ...o.producer.stats() });
+    const { status, body } = healthAnswer({ error: brokerDown(o.producer.connected), ...o.producer.stats() });
+    return reply.code(status).send(body);
   });
   await app.register(ingestRoutes(o.producer, o.config, o.log));
   return app;

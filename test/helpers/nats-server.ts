@@ -5,10 +5,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { freePort } from "./ports.js";
 import { waitFor } from "./wait.js";
 
 export interface NatsServer {
@@ -123,17 +123,6 @@ export interface NatsCluster {
   /** Every node's client URL, comma separated, as `--nats` and REALER_NATS_URL take them. */
   urls: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -28,6 +28,9 @@ import { seqOf } from "./edge-fixture.js";
 import { cli } from "./ops-cli.js";
 
 const REPLICATED = { REALER_STREAM_REPLICAS: "3" };
+/** The rendered comment each frame carries. */
+const htmls = (frames: { data: string }[]) =>
+  frames.map((f) => (JSON.parse(f.data) as { data: { html: string } }).data.html);
 
 describe("NATS cluster (three real nats-servers, real processes)", () => {
   let cluster: NatsCluster;
@@ -123,7 +126,7 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
 
       for (let i = 0; i < 3; i++) await comment(thread, `after-${i}`);
       const all = await client.waitForMessages(6, 60_000);
-      const texts = all.map((m) => (JSON.parse(m.data) as { data: { html: string } }).data.html);
+      const texts = htmls(all);
       assert.deepEqual(texts, ["before-0", "before-1", "before-2", "after-0", "after-1", "after-2"]);
       const seqs = all.map((m) => seqOf(m.id));
       assert.deepEqual(
@@ -171,7 +174,7 @@ describe("NATS cluster (three real nats-servers, real processes)", () => {
       await cluster.nodes[k]!.kill();
       for (let i = 0; i < 3; i++) await comment(thread, `moved-${i}`);
       const all = await client.waitForMessages(5, 60_000);
-      const texts = all.map((m) => (JSON.parse(m.data) as { data: { html: string } }).data.html);
+      const texts = htmls(all);
       assert.deepEqual(texts, ["up-0", "up-1", "moved-0", "moved-1", "moved-2"]);
       const seqs = all.map((m) => seqOf(m.id));
       assert.equal(new Set(seqs).size, seqs.length, "no duplicates");

@@ -1,8 +1,9 @@
 /** The worker's small listener: GET /metrics, GET /healthz from its health function, 404 with a code otherwise. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type Health, type MetricsServer, startMetricsServer } from "../../src/admin/metrics-http.js";
+import { type MetricsServer, startMetricsServer } from "../../src/admin/metrics-http.js";
 import { WorkerNotRunning } from "../../src/errors.js";
+import type { Health } from "../../src/metrics/health.js";
 
 describe("metrics listener", () => {
   let health: Health = { state: "running" };
