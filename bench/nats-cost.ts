@@ -13,7 +13,8 @@
  *
  *   node --import tsx bench/nats-cost.ts [none,consumer,live,edge]
  *
- * Environment: BENCH_RATE (default 500), BENCH_SECONDS (default 20).
+ * Environment: BENCH_RATE (default 500), BENCH_SECONDS (default 20), BENCH_EDGE_NODE_ARGS (Node options
+ * for the edge process, space-separated, e.g. "--cpu-prof --cpu-prof-dir=prof").
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -33,6 +34,7 @@ const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const modes = (process.argv[2] ?? "none,consumer,live,edge").split(",");
 const EDGE_CLI = process.env.BENCH_EDGE_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
+const EDGE_NODE_ARGS = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
 async function measure(mode: string): Promise<string> {
   const nats = await startNatsServer();
@@ -56,10 +58,14 @@ async function measure(mode: string): Promise<string> {
         for await (const _ of tail) received++;
       })();
     } else if (mode === "edge") {
-      edge = spawn(process.execPath, [EDGE_CLI, "edge", "--nats", nats.url, "--port", "0"], {
-        env: { ...process.env, REALER_LOG_LEVEL: "info" },
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      edge = spawn(
+        process.execPath,
+        [...EDGE_NODE_ARGS, EDGE_CLI, "edge", "--nats", nats.url, "--port", "0"],
+        {
+          env: { ...process.env, REALER_LOG_LEVEL: "info" },
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       let out = "";
       edge.stdout!.setEncoding("utf8").on("data", (d: string) => {
         out += d;

@@ -294,8 +294,10 @@ export class Connection {
       const e = backlog[this.#backlogAt++]!;
       if (e.seq <= this.cursor) continue;
       this.cursor = e.seq;
-      this.#push(e.frame);
-      bytes += e.frame.length;
+      const frame = e.frame;
+      if (frame.length === 0) continue;
+      this.#push(frame);
+      bytes += frame.length;
     }
     if (this.#backlogAt >= backlog.length) {
       this.#backlog = undefined;

@@ -74,8 +74,44 @@ export class ChannelActor {
    * that takes its place has been served already, so nobody is skipped.
    */
   deliver(e: Entry): void {
+    if (e.frame.length === 0) return;
     const list = this.#list;
     for (let i = list.length - 1; i >= 0; i--) list[i]!.deliver(e);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * An entry framed on first use, then kept: the raw message is dropped once
+ * framed. Every entry of the hub is of this one class, so the fan-out loop
+ * sees one shape.
+ */
+class LazyEntry implements Entry {
+  readonly seq: number;
+  readonly channel: string;
+  #data: Uint8Array | undefined;
+  #frame: Buffer | undefined;
+  readonly #build: (seq: number, channel: string, data: Uint8Array) => Buffer;
+
+  constructor(
+    seq: number,
+    channel: string,
+    data: Uint8Array,
+    build: (seq: number, channel: string, data: Uint8Array) => Buffer,
+  ) {
+    this.seq = seq;
+    this.channel = channel;
+    this.#data = data;
+    this.#build = build;
+  }
+
+  get frame(): Buffer {
+    if (this.#frame === undefined) {
+      this.#frame = this.#build(this.seq, this.channel, this.#data!);
+      this.#data = undefined;
+    }
+    return this.#frame;
   }
 }
 
@@ -314,25 +350,34 @@ export class Hub {
     return this.#state;
   }
 
-  #entry(m: StoredMessage): Entry | undefined {
+  /**
+   * The entry of a stored message. Its channel comes from the subject; the
+   * frame is built when first asked for (`LazyEntry`), so the messages of
+   * channels nobody on this edge watches cost no decoding unless a resume
+   * reads them from the ring.
+   */
+  #entry(m: StoredMessage): Entry {
+    return new LazyEntry(m.seq, channelOfSubject(this.#o.prefix, m.subject), m.data, this.#frame);
+  }
+
+  readonly #frame = (seq: number, subjectChannel: string, data: Uint8Array): Buffer => {
     try {
-      const cm = decodeChannelMessage(m.data);
-      const channel = cm.channel || channelOfSubject(this.#o.prefix, m.subject);
+      const cm = decodeChannelMessage(data);
+      const channel = cm.channel || subjectChannel;
       // The trace id travels from the producer through the worker into the frame (docs/operations.md).
       const trace = cm.traceId ? `,"trace_id":${JSON.stringify(cm.traceId)}` : "";
-      const data = `{"channel":${JSON.stringify(channel)},"event_id":${JSON.stringify(cm.eventId)}${trace},"data":${cm.data || "null"}}`;
-      return { seq: m.seq, channel, frame: messageFrame(this.idOf(m.seq), cm.type || "message", data) };
+      const body = `{"channel":${JSON.stringify(channel)},"event_id":${JSON.stringify(cm.eventId)}${trace},"data":${cm.data || "null"}}`;
+      return messageFrame(this.idOf(seq), cm.type || "message", body);
     } catch (err) {
-      this.#o.log.warn({ err, seq: m.seq }, "undecodable channel message skipped");
-      return undefined;
+      this.#o.log.warn({ err, seq }, "undecodable channel message skipped");
+      return EMPTY;
     }
-  }
+  };
 
   #dispatch(m: StoredMessage): void {
     if (m.seq <= this.#position) return;
     this.#position = m.seq;
     const e = this.#entry(m);
-    if (!e) return;
     this.#ring.push(e);
     this.#channels.get(e.channel)?.deliver(e);
   }

@@ -1,6 +1,11 @@
-/** A channel message ready to write: encoded once, shared by every connection. */
+/**
+ * A channel message ready to write: encoded once, shared by every connection.
+ * `frame` may be built on first use (hub.ts frames a message only when a
+ * connection or a resume needs it); an empty frame is a message that could
+ * not be framed and is written to nobody.
+ */
 export interface Entry {
-  seq: number;
-  channel: string;
-  frame: Buffer;
+  readonly seq: number;
+  readonly channel: string;
+  readonly frame: Buffer;
 }

@@ -104,6 +104,23 @@ describe("edge resume (memory broker)", () => {
       assert.deepEqual(texts(await c.waitForMessages(1)), ["new"]);
     });
 
+    it("skips a channel message it cannot decode, on resume and live, and delivers the next", async () => {
+      const ch = uniq("bad");
+      const bad = () =>
+        broker.publish(`${e.cfg.subjects.channels}.${ch}`, Uint8Array.from([0x0f, 0xff, 0xff]));
+      // Nobody watches the channel yet: its messages are framed only when the resume reads them from the ring.
+      const s0 = await publishTo(broker, e.cfg, ch, "before");
+      await bad(); // not a ChannelMessage: a field with a wire type protobuf does not have
+      const s2 = await publishTo(broker, e.cfg, ch, "after");
+      await waitFor(() => e.hub.position >= s2, { what: "the hub to read them" });
+      const c = await connect(e, [ch], { "last-event-id": `${e.hub.epoch}-${s0 - 1}` });
+      assert.deepEqual(texts(await c.waitForMessages(2)), ["before", "after"]);
+      await bad();
+      await publishTo(broker, e.cfg, ch, "live");
+      assert.deepEqual(texts(await c.waitForMessages(3)), ["before", "after", "live"]);
+      assert.equal(c.messages().length, 3, "no frame for either bad message");
+    });
+
     it("sends reset for an id past the end of the stream and continues live", async () => {
       const ch = uniq("fut");
       const c = await connect(e, [ch], { "last-event-id": `${e.hub.epoch}-999999` });
