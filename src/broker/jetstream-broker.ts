@@ -43,6 +43,9 @@ import type {
   Delivery,
   Fetch,
   FetchOptions,
+  LiveLoss,
+  LiveSubjectSource,
+  LiveSubjects,
   PubAck,
   PublishOptions,
   ReadOptions,
@@ -240,7 +243,7 @@ function toConsumerState(stream: string, ci: ConsumerInfo): ConsumerState {
   };
 }
 
-export class JetStreamBroker implements Broker, BrokerAdmin {
+export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
   readonly nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
@@ -248,6 +251,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
   readonly #tails = new Set<Tail>();
   readonly #pubAcks: PubAcks;
   #connected = true;
+  /** Told of every disconnect and reconnect (live subject sources). */
+  readonly #statusListeners = new Set<(why: "disconnect" | "reconnect") => void>();
 
   private constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager) {
     this.nc = nc;
@@ -258,6 +263,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#connected = false;
         else if (s.type === "reconnect") this.#connected = true;
+        else continue;
+        for (const fn of this.#statusListeners) fn(s.type);
       }
     })();
   }
@@ -546,6 +553,46 @@ export class JetStreamBroker implements Broker, BrokerAdmin {
         };
       },
       read: (fromSeq, toSeq) => this.read(stream, { fromSeq, ...(toSeq !== undefined ? { toSeq } : {}) }),
+      lastSeq: async () => (await this.streamState(stream)).lastSeq,
+    };
+  }
+
+  async liveSubjects(stream: string): Promise<LiveSubjectSource | undefined> {
+    const dest = await this.#republishedTo(stream);
+    if (!dest) return undefined;
+    const prefix = dest.endsWith(".>") ? dest.slice(0, -2) : dest;
+    const nc = this.nc;
+    return {
+      subscribe: (subject, onMessage) => {
+        const sub = nc.subscribe(`${prefix}.${subject}`, {
+          callback: (err, m) => {
+            if (err) return;
+            const h = m.headers;
+            if (h?.get("Nats-Stream") !== stream) return;
+            onMessage(new LiveMessage(m, h), Number(h.get("Nats-Last-Sequence")) || 0);
+          },
+        });
+        return () => {
+          if (!nc.isClosed()) sub.unsubscribe();
+        };
+      },
+      flush: () => nc.flush(),
+      onLoss: (fn: (why: LiveLoss) => void) => {
+        // A new leader republishes only what it stores itself: what its predecessor stored and
+        // had not sent yet is never republished.
+        const advisory = nc.subscribe(`$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED.${stream}`, {
+          callback: (err) => {
+            if (!err) fn("leader");
+          },
+        });
+        this.#statusListeners.add(fn);
+        return () => {
+          this.#statusListeners.delete(fn);
+          if (!nc.isClosed()) advisory.unsubscribe();
+        };
+      },
+      read: (fromSeq, toSeq, subject) =>
+        this.read(stream, { fromSeq, toSeq, ...(subject !== undefined ? { subject } : {}) }),
       lastSeq: async () => (await this.streamState(stream)).lastSeq,
     };
   }

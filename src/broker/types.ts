@@ -216,6 +216,45 @@ export function hasSignals(b: Broker): b is Broker & Signals {
   return typeof s.signal === "function" && typeof s.listen === "function";
 }
 
+/**
+ * Optional capability: a stream's messages subject by subject, as the stream
+ * republishes them (JetStream RePublish), for readers that want only some
+ * subjects (an edge: the channels its clients watch). Only JetStream has it;
+ * the in-memory broker's readers tail the whole stream, which costs nothing
+ * in one process.
+ */
+export interface LiveSubjects {
+  /** The live source of `stream`, or undefined when the stream does not republish all it stores. */
+  liveSubjects(stream: string): Promise<LiveSubjectSource | undefined>;
+}
+
+/** Why live messages may have been missed: the connection dropped (then came back), or the stream's leader changed. */
+export type LiveLoss = "disconnect" | "reconnect" | "leader";
+
+export interface LiveSubjectSource {
+  /**
+   * Calls `onMessage` with each message of `subject` the stream stores from
+   * now on, and `prevSeq`, the sequence of the subject's message before it (0
+   * when none, or when that one was deleted). Plain messages: those stored
+   * while the connection is down are never delivered (`onLoss` says when).
+   * While nothing is lost they arrive in stream order, across subjects too
+   * (NATS delivers one publisher's messages in order). Returns the unsubscribe.
+   */
+  subscribe(subject: string, onMessage: (m: StoredMessage, prevSeq: number) => void): () => void;
+  /** Resolves once every subscription made before the call is active on the server. */
+  flush(): Promise<void>;
+  /** Calls `fn` whenever live messages may have been missed; returns the stop. */
+  onLoss(fn: (why: LiveLoss) => void): () => void;
+  /** The stream's messages from `fromSeq` to `toSeq`, of `subject` or all, in order; gone ones skipped. */
+  read(fromSeq: number, toSeq: number, subject?: string): AsyncIterable<StoredMessage>;
+  /** The stream's last sequence. */
+  lastSeq(): Promise<number>;
+}
+
+export function hasLiveSubjects(b: Broker): b is Broker & LiveSubjects {
+  return typeof (b as Partial<LiveSubjects>).liveSubjects === "function";
+}
+
 /** A durable consumer's counts, as operators read them (`realer inspect`, the audit). */
 export interface ConsumerState {
   stream: string;

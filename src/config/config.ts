@@ -64,6 +64,14 @@ export interface EdgeConfig {
   maxChannels: number;
   /** Recent channel messages kept in memory for fast resume. Default 10000. */
   ringSize: number;
+  /**
+   * How the edge reads the channel stream: "channels", one broker subscription per channel with
+   * local subscribers (JetStream; the in-memory broker reads the whole stream), or "stream", one
+   * tail of the whole stream. Default "channels".
+   */
+  feed: "channels" | "stream";
+  /** How long a channel nobody on the edge watches keeps its subscription, for clients that come back, ms. Default 30000. */
+  unwatchAfterMs: number;
   /** SSE connections one client address may hold on one edge process; 0: no limit. Default 1000. */
   maxConnectionsPerAddress: number;
   /** Bytes queued for one connection (with the socket's unsent bytes) before it is closed as too slow. Default 262144. */
@@ -186,6 +194,8 @@ export function defaultConfig(): RealerConfig {
       retryMs: 2_000,
       maxChannels: 32,
       ringSize: 10_000,
+      feed: "channels",
+      unwatchAfterMs: 30_000,
       maxConnectionsPerAddress: 1000,
       maxQueuedBytes: 256 * 1024,
       maxQueuedFrames: 4096,
@@ -230,6 +240,12 @@ function pipelines(env: NodeJS.ProcessEnv, fallback: Record<string, string[]>): 
       throw bad(`"${type}" is not a list of stage names`);
   }
   return v as Record<string, string[]>;
+}
+
+function feedOf(raw: string | undefined, fallback: EdgeConfig["feed"]): EdgeConfig["feed"] {
+  if (!raw) return fallback;
+  if (raw === "channels" || raw === "stream") return raw;
+  throw new ConfigInvalid(`REALER_EDGE_FEED=${raw}: expected channels or stream`);
 }
 
 function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
@@ -281,6 +297,8 @@ export function configFromEnv(
       host: env.REALER_HOST || base.edge.host,
       port: int(env, "REALER_PORT", base.edge.port),
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
+      feed: feedOf(env.REALER_EDGE_FEED, base.edge.feed),
+      unwatchAfterMs: int(env, "REALER_UNWATCH_AFTER_MS", base.edge.unwatchAfterMs),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
       maxConnectionsPerAddress: int(
         env,

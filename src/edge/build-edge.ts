@@ -17,6 +17,7 @@ import {
 } from "fastify";
 import type { EdgeConfig } from "../config/config.js";
 import {
+  BrokerUnavailable,
   ChannelInvalid,
   codeOf,
   EdgeDraining,
@@ -123,6 +124,8 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     const grant = await auth.authorize(r.channels, r.token);
     // A HEAD request (fastify serves one for every GET route) gets the head of a stream, no stream.
     if (req.method === "HEAD") return reply.headers(SSE_HEADERS).send();
+    // The stream opens once the hub reads every channel: nothing published after the client sees it open is missed.
+    await ready(hub, r.channels);
     const socket = req.raw.socket;
     // A request pipelined behind a stream on the same socket: nothing can follow a stream, so cut it off.
     if (streaming.has(socket)) {
@@ -191,4 +194,30 @@ function groupQuery(s: string): Map<string, string | string[]> {
     out.set(k, prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v]);
   }
   return out;
+}
+
+/** How long an SSE request waits for its channels' subscriptions before it is refused, ms. */
+const READY_TIMEOUT_MS = 10_000;
+
+/** `hub.ready`, or REALER_ERR_BROKER_UNAVAILABLE when the broker cannot take the subscriptions in time. */
+async function ready(hub: Hub, channels: readonly string[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      hub.ready(channels),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new BrokerUnavailable(`no subscription to the channels within ${READY_TIMEOUT_MS} ms`)),
+          READY_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (err) {
+    throw err instanceof BrokerUnavailable
+      ? err
+      : new BrokerUnavailable((err as Error).message, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
 }

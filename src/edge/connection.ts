@@ -36,7 +36,14 @@ export interface ConnectionLimits {
 }
 
 /** Why a connection ended: the label of realer_edge_drops_total, and the `reason` of `event: error`. */
-export type CloseReason = "client" | "slow" | "stalled" | "token-expired" | "resume-failed" | "drain";
+export type CloseReason =
+  | "client"
+  | "slow"
+  | "stalled"
+  | "token-expired"
+  | "resume-failed"
+  | "drain"
+  | "rewind";
 
 export interface ConnectionOptions {
   channels: readonly string[];
@@ -112,6 +119,7 @@ export class Connection {
     return this.#closed;
   }
 
+  /** Whether live frames are held until a resume's backlog is written. */
   get resuming(): boolean {
     return this.#mailbox !== undefined;
   }
@@ -261,6 +269,21 @@ export class Connection {
     this.#sink.write(buf);
     this.#o.scheduler.wrote(frames.length, buf.length);
     this.#finish("drain");
+  }
+
+  /**
+   * Closes with a frame that sets the client's Last-Event-ID back to `seq`
+   * and its reconnect delay to `retryMs`: the client resumes from there. For
+   * a message that reached the edge after later ones were written (hub.ts):
+   * what is queued is dropped, and the resume brings it all.
+   */
+  rewind(seq: number, retryMs: number): void {
+    if (this.#closed) return;
+    const frame = drainFrame(this.#o.idOf(seq), retryMs);
+    this.#drop();
+    this.#sink.write(frame);
+    this.#o.scheduler.wrote(1, frame.length);
+    this.#finish("rewind");
   }
 
   #sentId(seq: number): string {

@@ -27,6 +27,8 @@ export async function createEdge(broker: Broker, cfg: RealerConfig, log: Logger)
     maxMsgsPerChannel: cfg.streams.channels.maxMsgsPerSubject,
     ringSize: cfg.edge.ringSize,
     heartbeatMs: cfg.edge.heartbeatMs,
+    feed: cfg.edge.feed,
+    unwatchAfterMs: cfg.edge.unwatchAfterMs,
     log: log.child({ component: "hub" }),
     onCountChange: (ch) => occupancy?.changed(ch),
   });

@@ -1,16 +1,24 @@
 /**
  * The hub: the edge's one reader of the channel stream and the owner of its
- * channel actors. It tails the whole stream in sequence order, encodes each
- * message into one SSE frame (once, for every connection), keeps a ring of
- * recent frames, and hands each frame to the channel's local connections.
- * Because every connection receives frames in stream order, one
- * Last-Event-ID resumes all of its channels (docs/edge.md says why this is a
- * single tail rather than one subscription per channel).
+ * channel actors. It reads the channels its clients watch, one broker
+ * subscription per channel (channel-feed.ts), or the whole stream with one
+ * tail; either way it receives messages in sequence order. It frames each
+ * message once, for every connection, keeps a ring of recent frames, and
+ * hands each frame to the channel's local connections. Because every
+ * connection receives frames in stream order, one Last-Event-ID resumes all
+ * of its channels (docs/edge.md).
  */
-import type { Broker, StoredMessage, StreamState, Tail } from "../broker/types.js";
-import { channelOfSubject } from "../events/channel.js";
+import {
+  type Broker,
+  hasLiveSubjects,
+  type StoredMessage,
+  type StreamState,
+  type Tail,
+} from "../broker/types.js";
+import { channelOfSubject, channelSubject } from "../events/channel.js";
 import { decodeChannelMessage } from "../events/envelope.js";
 import type { Logger } from "../log/logger.js";
+import { ChannelFeed } from "./channel-feed.js";
 import type { Connection } from "./connection.js";
 import { type EventId, epochOf, formatId } from "./event-id.js";
 import { HistoryReader } from "./history.js";
@@ -34,6 +42,14 @@ export interface HubOptions {
   log: Logger;
   /** Called whenever a channel's local subscriber count changes. */
   onCountChange?: (channel: string) => void;
+  /**
+   * How the hub reads the channel stream. `channels` (the default, where the
+   * broker can): one subscription per channel with local subscribers
+   * (channel-feed.ts). `stream`: one tail of the whole stream.
+   */
+  feed?: "channels" | "stream";
+  /** How long a channel with no local subscriber keeps its subscription, for clients that come back, ms. */
+  unwatchAfterMs?: number;
 }
 
 export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
@@ -73,6 +89,11 @@ export class ChannelActor {
    * delivery (a slow client is closed there): walking from the end, the one
    * that takes its place has been served already, so nobody is skipped.
    */
+  /** The connections now (a copy: connections may leave while it is walked). */
+  connections(): Connection[] {
+    return [...this.#list];
+  }
+
   deliver(e: Entry): void {
     if (e.frame.length === 0) return;
     const list = this.#list;
@@ -126,6 +147,13 @@ export class Hub {
   /** Sequence of the last message handed to the channel actors. */
   #position = 0;
   #tail: Tail | undefined;
+  /** One subscription per watched channel, when the broker can (else the tail reads the whole stream). */
+  #feed: ChannelFeed | undefined;
+  /** Watched channels with no local subscriber, and since when. */
+  readonly #idle = new Map<string, number>();
+  /** Per channel, the highest sequence that reached it late: the ring cannot resume it from below. */
+  readonly #lateFloor = new Map<string, number>();
+  #sweep: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #running = false;
   #draining = false;
@@ -138,8 +166,14 @@ export class Hub {
     this.#history = new HistoryReader(o.broker, o.stream, o.prefix, (m) => this.#entry(m));
   }
 
+  /** Every message of every channel this hub reads, up to this sequence, has been handed to the channel actors. */
   get position(): number {
-    return this.#position;
+    return this.#feed ? Math.max(this.#position, this.#feed.position) : this.#position;
+  }
+
+  /** Broker subscriptions the hub holds for channel messages: one per watched channel, or the one tail. */
+  get subscriptions(): number {
+    return this.#feed ? this.#feed.subscriptions : 1;
   }
 
   /** The channel stream's identity, the first part of every SSE id. */
@@ -194,7 +228,25 @@ export class Hub {
     this.#position = lastSeq;
     this.#ring = new Ring(this.#o.ringSize, lastSeq);
     this.#running = true;
-    this.#loop = this.#run();
+    const broker = this.#o.broker;
+    const live =
+      this.#o.feed !== "stream" && hasLiveSubjects(broker)
+        ? await broker.liveSubjects(this.#o.stream)
+        : undefined;
+    if (live) {
+      this.#feed = new ChannelFeed({
+        source: live,
+        position: lastSeq,
+        onMessage: (m, late) => (late ? this.#late(m) : this.#dispatch(m)),
+        onRepair: (reason) => edgeMetrics.tailRepaired.inc({ reason }),
+        onError: (err) => this.#o.log.warn({ err }, "channel subscriptions: a round failed; retrying"),
+      });
+      const after = this.#unwatchAfterMs;
+      this.#sweep = setInterval(
+        () => this.#unwatchIdle(Date.now() - after),
+        Math.max(50, Math.floor(after / 2)),
+      );
+    } else this.#loop = this.#run();
     // Two ticks per interval: a connection gets a heartbeat on a tick with nothing written since the last.
     this.#heartbeat = setInterval(
       () => {
@@ -214,7 +266,7 @@ export class Hub {
     this.#draining = true;
     const conns = [...this.#conns];
     const gone = conns.map((c) => c.gone());
-    for (const c of conns) c.drain(500 + Math.floor(Math.random() * spreadMs), this.#position);
+    for (const c of conns) c.drain(500 + Math.floor(Math.random() * spreadMs), this.position);
     await Promise.all(gone);
   }
 
@@ -222,8 +274,72 @@ export class Hub {
     await this.drain(spreadMs);
     this.#running = false;
     clearInterval(this.#heartbeat);
+    clearInterval(this.#sweep);
     this.#tail?.stop();
+    this.#feed?.stop();
     await this.#loop;
+  }
+
+  get #unwatchAfterMs(): number {
+    return this.#o.unwatchAfterMs ?? 30_000;
+  }
+
+  /**
+   * Resolves once the hub reads every one of `channels`: with one
+   * subscription per channel, after the new ones are subscribed (a round
+   * trip to the server); at once otherwise. Whatever the stream stores
+   * afterwards reaches the hub. The edge opens a stream only then, so a
+   * client that sees its stream open misses nothing published after.
+   */
+  async ready(channels: readonly string[]): Promise<void> {
+    const feed = this.#feed;
+    if (!feed) return;
+    const waits: Promise<number>[] = [];
+    for (const ch of channels) {
+      const subject = channelSubject(this.#o.prefix, ch);
+      if (feed.since(subject) !== undefined) continue;
+      // Subscribed for a client that is not attached yet: if it never comes, the sweep unsubscribes.
+      if (!this.#channels.has(ch)) this.#idle.set(ch, Date.now());
+      waits.push(feed.watch(subject));
+    }
+    if (waits.length > 0) {
+      edgeMetrics.subscriptions.set(feed.subscriptions);
+      await Promise.all(waits);
+    }
+  }
+
+  /** Unsubscribes the channels nobody here has watched since `before` (Unix ms). */
+  #unwatchIdle(before: number): void {
+    const feed = this.#feed;
+    if (!feed) return;
+    for (const [ch, since] of this.#idle) {
+      if (since > before) continue;
+      this.#idle.delete(ch);
+      if (this.#channels.has(ch)) continue;
+      feed.unwatch(channelSubject(this.#o.prefix, ch));
+      this.#lateFloor.delete(ch);
+    }
+    edgeMetrics.subscriptions.set(feed.subscriptions);
+  }
+
+  /** The lowest cursor from which the ring can resume `channel` (it holds nothing of it from before). */
+  #ringCovers(channel: string): number {
+    if (!this.#feed) return 0;
+    const since = this.#feed.since(channelSubject(this.#o.prefix, channel));
+    return Math.max(since ?? Number.POSITIVE_INFINITY, this.#lateFloor.get(channel) ?? 0);
+  }
+
+  /** The sequence a connection on `channels` is complete up to once attached: the position, or later where a channel starts later. */
+  #upTo(channels: readonly string[]): number {
+    let upTo = this.position;
+    const feed = this.#feed;
+    if (feed) {
+      for (const ch of channels) {
+        const since = feed.since(channelSubject(this.#o.prefix, ch));
+        if (since !== undefined && since > upTo) upTo = since;
+      }
+    }
+    return upTo;
   }
 
   /**
@@ -234,6 +350,14 @@ export class Hub {
    */
   async attach(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
     this.#add(conn);
+    if (
+      this.#feed &&
+      conn.channels.some((ch) => this.#feed!.since(channelSubject(this.#o.prefix, ch)) === undefined)
+    ) {
+      // A channel is not subscribed yet (the edge calls `ready` first, so rarely): hold its frames meanwhile.
+      conn.beginResume();
+      await this.ready(conn.channels);
+    }
     const outcome = await this.#resume(conn, cursor);
     edgeMetrics.resumes.inc({ outcome });
     return outcome;
@@ -245,7 +369,10 @@ export class Hub {
       const actor = this.#channels.get(ch);
       if (!actor) continue;
       actor.delete(conn);
-      if (actor.size === 0) this.#channels.delete(ch);
+      if (actor.size === 0) {
+        this.#channels.delete(ch);
+        if (this.#feed) this.#idle.set(ch, Date.now());
+      }
       this.#o.onCountChange?.(ch);
     }
   }
@@ -257,6 +384,7 @@ export class Hub {
       if (!actor) {
         actor = new ChannelActor();
         this.#channels.set(ch, actor);
+        this.#idle.delete(ch);
       }
       actor.add(conn);
       this.#o.onCountChange?.(ch);
@@ -264,14 +392,16 @@ export class Hub {
   }
 
   async #resume(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
-    const upTo = this.#position;
+    const upTo = this.#upTo(conn.channels);
     if (cursor && cursor.epoch !== undefined && cursor.epoch !== this.#epoch) {
       this.#reset(conn, conn.channels, upTo + 1, "epoch");
       conn.cursor = upTo;
+      if (conn.resuming) conn.resumeWith([], upTo);
       return "reset";
     }
     if (!cursor || cursor.seq === upTo) {
       conn.cursor = upTo;
+      if (conn.resuming) conn.resumeWith([], upTo);
       return "live";
     }
     const wanted = new Set(conn.channels);
@@ -289,7 +419,11 @@ export class Hub {
       conn.resumeWith([], upTo);
       return "reset";
     }
-    if (cursor.seq >= this.#ring.floor) {
+    if (
+      cursor.seq >= this.#ring.floor &&
+      upTo === this.#position &&
+      conn.channels.every((ch) => cursor.seq >= this.#ringCovers(ch))
+    ) {
       conn.cursor = cursor.seq;
       conn.resumeWith(
         this.#ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)),
@@ -312,7 +446,9 @@ export class Hub {
     const histories = await Promise.all(
       conn.channels.map((ch) =>
         this.#history.read(ch, from, upTo, (afterSeq) =>
-          afterSeq >= this.#ring.floor ? this.#ring.slice(afterSeq, upTo, (c) => c === ch) : undefined,
+          afterSeq >= this.#ring.floor && afterSeq >= this.#ringCovers(ch) && upTo <= this.#position
+            ? this.#ring.slice(afterSeq, upTo, (c) => c === ch)
+            : undefined,
         ),
       ),
     );
@@ -380,6 +516,30 @@ export class Hub {
     const e = this.#entry(m);
     this.#ring.push(e);
     this.#channels.get(e.channel)?.deliver(e);
+  }
+
+  /**
+   * A message found missing after later ones were handed over (channel-feed.ts).
+   * A connection that has not passed it gets it now, still in order for that
+   * connection; one that has is closed with a cursor just before it, and
+   * resumes from there (it may see some messages twice, and misses none).
+   * The ring skips it, so ring resumes of its channel from below it read the
+   * stream instead.
+   */
+  #late(m: StoredMessage): void {
+    edgeMetrics.tailRepaired.inc({ reason: "late" });
+    const e = this.#entry(m);
+    this.#lateFloor.set(e.channel, Math.max(this.#lateFloor.get(e.channel) ?? 0, m.seq));
+    const actor = this.#channels.get(e.channel);
+    if (!actor || e.frame.length === 0) return;
+    for (const c of actor.connections()) {
+      if (c.resuming || c.cursor >= m.seq) c.rewind(m.seq - 1, 100 + Math.floor(Math.random() * 900));
+      else c.deliver(e);
+    }
+    this.#o.log.warn(
+      { seq: m.seq, channel: e.channel },
+      "a channel message arrived late; its connections resume",
+    );
   }
 
   /** Supervises the tail: if it ends while running, it restarts after the last dispatched message. */

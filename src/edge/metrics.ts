@@ -20,8 +20,12 @@ export const edgeMetrics = {
   ),
   tailRepaired: counter(
     "realer_edge_tail_repaired_messages_total",
-    "Channel messages the tail missed live and read back from the stream, by how it noticed: gap or end",
+    "Channel messages missed live and read back from the stream, by how it was noticed: gap, end or loss; late: one that reached the edge after later ones",
     ["reason"],
+  ),
+  subscriptions: gauge(
+    "realer_edge_channel_subscriptions",
+    "Broker subscriptions for channel messages: one per channel with local subscribers (or lately had)",
   ),
   historyReads: counter(
     "realer_edge_history_reads_total",

@@ -12,6 +12,7 @@ import type { RealerConfig } from "../../src/config/config.js";
 import { createEdge, type Edge } from "../../src/edge/create-edge.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
+import { type SseClient, sseConnect } from "../helpers/sse-client.js";
 import { testConfig } from "../helpers/stack.js";
 
 export interface EdgeUnderTest extends Edge {
@@ -44,6 +45,18 @@ export async function startTestEdge(
       await edge.app.close();
     },
   };
+}
+
+/** Opens an SSE stream on `e` for `channels`; `keep` collects the client for closing after the tests. */
+export async function sseOn(
+  e: { base: string },
+  channels: readonly string[],
+  headers: Record<string, string> = {},
+  keep?: SseClient[],
+): Promise<SseClient> {
+  const c = await sseConnect(`${e.base}/v1/sse?${channels.map((ch) => `channel=${ch}`).join("&")}`, headers);
+  keep?.push(c);
+  return c;
 }
 
 /** Stores one channel message; resolves with its stream sequence. */

@@ -10,7 +10,7 @@ import { MemoryBroker } from "../../src/broker/memory-broker.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type SseClient, sseConnect } from "../helpers/sse-client.js";
 import { waitFor } from "../helpers/wait.js";
-import { type EdgeUnderTest, startTestEdge } from "./edge-fixture.js";
+import { type EdgeUnderTest, sseOn, startTestEdge } from "./edge-fixture.js";
 
 async function count(e: EdgeUnderTest, ch: string): Promise<number> {
   const r = await fetch(`${e.base}/v1/channels/${ch}`);
@@ -46,11 +46,8 @@ describe("occupancy across edges (real nats-server)", () => {
     edges.push(e);
     return e;
   }
-  async function subscribe(e: EdgeUnderTest, ...channels: string[]): Promise<SseClient> {
-    const c = await sseConnect(`${e.base}/v1/sse?${channels.map((ch) => `channel=${ch}`).join("&")}`);
-    clients.push(c);
-    return c;
-  }
+  const subscribe = (e: EdgeUnderTest, ...channels: string[]): Promise<SseClient> =>
+    sseOn(e, channels, {}, clients);
 
   it("counts every edge's subscribers exactly, and follows joins, leaves and an edge's shutdown", async () => {
     // A long interval: counts must travel with the changes, not with the periodic snapshot.

@@ -8,9 +8,9 @@ import { after, before, describe, it } from "node:test";
 import { MemoryBroker } from "../../src/broker/memory-broker.js";
 import type { Broker, ReadOptions, StoredMessage } from "../../src/broker/types.js";
 import { edgeMetrics } from "../../src/edge/metrics.js";
-import { type SseClient, sseConnect } from "../helpers/sse-client.js";
+import type { SseClient } from "../helpers/sse-client.js";
 import { waitFor } from "../helpers/wait.js";
-import { type EdgeUnderTest, metric, publishTo, seqOf, startTestEdge, texts } from "./edge-fixture.js";
+import { type EdgeUnderTest, metric, publishTo, seqOf, sseOn, startTestEdge, texts } from "./edge-fixture.js";
 
 let n = 0;
 const uniq = (p: string) => `${p}${++n}x${process.pid}`;
@@ -27,14 +27,8 @@ describe("edge resume (memory broker)", () => {
     edges.push(e);
     return { e, broker };
   }
-  async function connect(e: EdgeUnderTest, channels: string[], headers: Record<string, string> = {}) {
-    const c = await sseConnect(
-      `${e.base}/v1/sse?${channels.map((ch) => `channel=${ch}`).join("&")}`,
-      headers,
-    );
-    clients.push(c);
-    return c;
-  }
+  const connect = (e: EdgeUnderTest, channels: string[], headers: Record<string, string> = {}) =>
+    sseOn(e, channels, headers, clients);
 
   describe("within the ring", () => {
     let e: EdgeUnderTest;

@@ -73,6 +73,12 @@ describe("operator commands against running processes", () => {
       },
       { timeoutMs: 30_000, what: "the worker process to handle every event" },
     );
+    // The edge has no client, so it subscribes to no channel: it brings its position up to the
+    // stream's end after a quiet period (channel-feed.ts).
+    await waitFor(async () => (await getHealth(new URL("/healthz", edge.url).href)).body.position === 8, {
+      timeoutMs: 10_000,
+      what: "the edge's position to reach the stream's end",
+    });
   });
 
   after(async () => {

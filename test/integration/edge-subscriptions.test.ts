@@ -1,0 +1,163 @@
+/**
+ * Interest-based subscriptions on a real nats-server: an edge holds one
+ * broker subscription per channel with local subscribers (seen in the
+ * server's own /connz), never one per connection, and drops it after the
+ * last subscriber leaves; a channel it starts reading misses nothing
+ * published once the stream is open; a resume on channels it did not read
+ * comes from the stream; and a message that reaches it after later ones
+ * makes the connections that passed it resume from before it.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { LiveSubjectSource } from "../../src/broker/types.js";
+import { edgeMetrics } from "../../src/edge/metrics.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import type { SseClient } from "../helpers/sse-client.js";
+import { waitFor } from "../helpers/wait.js";
+import { type EdgeUnderTest, metric, publishTo, seqOf, sseOn, startTestEdge, texts } from "./edge-fixture.js";
+
+let n = 0;
+const uniq = (p: string) => `${p}${++n}x${process.pid}`;
+
+interface Connz {
+  connections: { name?: string; subscriptions_list?: string[] }[];
+}
+
+describe("edge subscriptions (real nats-server)", () => {
+  let server: NatsServer;
+  let broker: JetStreamBroker;
+  const clients: SseClient[] = [];
+  const edges: EdgeUnderTest[] = [];
+
+  before(async () => {
+    server = await startNatsServer({ monitor: true });
+    broker = await JetStreamBroker.connect({ servers: server.url, name: "edge-subscriptions-test" });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    for (const e of edges) await e.close();
+    await broker?.close();
+    await server?.stop();
+  });
+
+  async function edgeOn(b: JetStreamBroker = broker): Promise<EdgeUnderTest> {
+    const e = await startTestEdge(b, (c) => {
+      c.edge.unwatchAfterMs = 200;
+    });
+    edges.push(e);
+    return e;
+  }
+  const connect = (e: EdgeUnderTest, channels: string[], headers: Record<string, string> = {}) =>
+    sseOn(e, channels, headers, clients);
+  /** The live subjects the server holds subscriptions for, over all connections, with repeats. */
+  async function liveSubscriptions(): Promise<string[]> {
+    const r = await fetch(`${server.monitorUrl}/connz?subs=1`);
+    const z = (await r.json()) as Connz;
+    return z.connections.flatMap((c) =>
+      (c.subscriptions_list ?? []).filter((s) => s.startsWith("realer.live.")),
+    );
+  }
+
+  it("holds one subscription per channel with local subscribers, and drops it after the last leaves", async () => {
+    const e = await edgeOn();
+    const [a, b, quiet] = [uniq("a"), uniq("b"), uniq("q")];
+    const c1 = await connect(e, [a]);
+    const c2 = await connect(e, [a]);
+    const c3 = await connect(e, [a, b]);
+    const prefix = `realer.live.${e.cfg.subjects.channels}`;
+    assert.deepEqual((await liveSubscriptions()).sort(), [`${prefix}.${a}`, `${prefix}.${b}`].sort());
+    assert.equal(e.hub.subscriptions, 2);
+    await publishTo(broker, e.cfg, a, "a1");
+    await publishTo(broker, e.cfg, quiet, "nobody");
+    await publishTo(broker, e.cfg, b, "b1");
+    assert.deepEqual(texts(await c1.waitForMessages(1)), ["a1"]);
+    assert.deepEqual(texts(await c2.waitForMessages(1)), ["a1"]);
+    assert.deepEqual(texts(await c3.waitForMessages(2)), ["a1", "b1"]);
+    c3.close();
+    await waitFor(async () => (await liveSubscriptions()).length === 1, { what: "b's subscription to go" });
+    assert.deepEqual(await liveSubscriptions(), [`${prefix}.${a}`]);
+    c1.close();
+    c2.close();
+    await waitFor(async () => (await liveSubscriptions()).length === 0, { what: "a's subscription to go" });
+    assert.equal(e.hub.subscriptions, 0);
+    assert.equal(await metric(edgeMetrics.subscriptions), 0);
+  });
+
+  it("misses nothing published right after the stream opens on a channel nobody read before", async () => {
+    const e = await edgeOn();
+    for (let i = 0; i < 10; i++) {
+      const ch = uniq("fresh");
+      const c = await connect(e, [ch]);
+      await publishTo(broker, e.cfg, ch, `m${i}`);
+      assert.deepEqual(texts(await c.waitForMessages(1)), [`m${i}`]);
+      c.close();
+    }
+  });
+
+  it("resumes channels it did not read from the stream, merged in order, then live", async () => {
+    const e = await edgeOn();
+    const [a, b] = [uniq("ra"), uniq("rb")];
+    const s1 = await publishTo(broker, e.cfg, a, "a1");
+    for (const [ch, t] of [
+      [b, "b1"],
+      [a, "a2"],
+      [b, "b2"],
+    ] as const) {
+      await publishTo(broker, e.cfg, ch, t);
+    }
+    const c = await connect(e, [a, b], { "last-event-id": `${e.hub.epoch}-${s1}` });
+    assert.deepEqual(texts(await c.waitForMessages(3)), ["b1", "a2", "b2"]);
+    await publishTo(broker, e.cfg, a, "a3");
+    assert.deepEqual(texts(await c.waitForMessages(4)), ["b1", "a2", "b2", "a3"]);
+    const seqs = c.messages().map((f) => seqOf(f.id));
+    assert.deepEqual(
+      [...seqs].sort((x, y) => x - y),
+      seqs,
+      "in sequence order",
+    );
+    assert.ok(!c.frames.some((f) => f.event === "reset"));
+  });
+
+  it("makes a connection that passed a late message resume from before it, and misses nothing", async () => {
+    // An edge whose live messages lose one chosen sequence, as a dropped connection would.
+    let dropSeq = 0;
+    const lossy = new Proxy(broker, {
+      get(target, prop) {
+        if (prop === "liveSubjects") {
+          return async (stream: string) => {
+            const src = (await target.liveSubjects(stream))!;
+            const wrapped: LiveSubjectSource = {
+              ...src,
+              subscribe: (subject, onMessage) =>
+                src.subscribe(subject, (m, prev) => {
+                  if (m.seq !== dropSeq) onMessage(m, prev);
+                }),
+            };
+            return wrapped;
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const e = await edgeOn(lossy);
+    const [a, b] = [uniq("la"), uniq("lb")];
+    const c = await connect(e, [a, b]);
+    const late = await metric(edgeMetrics.tailRepaired, { reason: "late" });
+    const rewinds = await metric(edgeMetrics.drops, { reason: "rewind" });
+    const { lastSeq } = await broker.streamState(e.cfg.streams.channels.name);
+    dropSeq = lastSeq + 1;
+    await publishTo(broker, e.cfg, a, "a1"); // lost live
+    await publishTo(broker, e.cfg, b, "b1"); // written: nothing shows a1 missing yet
+    assert.deepEqual(texts(await c.waitForMessages(1)), ["b1"]);
+    await publishTo(broker, e.cfg, a, "a2"); // its previous, a1, never came
+    const drain = await c.waitForEvent("drain");
+    assert.equal(drain.id, `${e.hub.epoch}-${dropSeq - 1}`, "the cursor goes back to just before a1");
+    await c.ended;
+    assert.equal(await metric(edgeMetrics.tailRepaired, { reason: "late" }), late + 1);
+    assert.equal(await metric(edgeMetrics.drops, { reason: "rewind" }), rewinds + 1);
+    const again = await connect(e, [a, b], { "last-event-id": drain.id! });
+    assert.deepEqual(texts(await again.waitForMessages(3)), ["a1", "b1", "a2"]);
+  });
+});
