@@ -55,6 +55,8 @@ export interface ChannelFeedOptions {
   syncMs?: number;
   /** Most messages read to bring the position up after a quiet period. Default 1000. */
   idleScan?: number;
+  /** Live messages held during a round; past it they are dropped and read back from the stream. Default 100000. */
+  maxHeld?: number;
 }
 
 interface Item {
@@ -75,6 +77,7 @@ interface Pending {
 const DEFAULT_MAX_SCAN = 100_000;
 const DEFAULT_SYNC_MS = 1_000;
 const DEFAULT_IDLE_SCAN = 1_000;
+const DEFAULT_MAX_HELD = 100_000;
 const MAX_BACKOFF_MS = 5_000;
 
 export class ChannelFeed {
@@ -190,8 +193,12 @@ export class ChannelFeed {
   #live(subject: string, m: StoredMessage, prev: number): void {
     if (this.#stopped || !this.#unsubscribe.has(subject)) return;
     this.#liveSeen = true;
-    if (this.#held) this.#held.push({ subject, m, prev });
-    else if (!this.#take({ subject, m, prev })) {
+    if (this.#held) {
+      // Bounded whatever the broker does: what does not fit is read back from the stream (the
+      // next round's end is past it, since it arrived before that round asks).
+      if (this.#held.length < (this.#o.maxHeld ?? DEFAULT_MAX_HELD)) this.#held.push({ subject, m, prev });
+      else this.#recover = true;
+    } else if (!this.#take({ subject, m, prev })) {
       this.#held = [{ subject, m, prev }];
       this.#schedule();
     }

@@ -314,9 +314,12 @@ export class Hub {
     if (!feed) return;
     for (const [ch, since] of this.#idle) {
       if (since > before) continue;
+      const subject = channelSubject(this.#o.prefix, ch);
+      // Still starting (a slow round): a client is waiting for it.
+      if (feed.since(subject) === undefined) continue;
       this.#idle.delete(ch);
       if (this.#channels.has(ch)) continue;
-      feed.unwatch(channelSubject(this.#o.prefix, ch));
+      feed.unwatch(subject);
       this.#lateFloor.delete(ch);
     }
     edgeMetrics.subscriptions.set(feed.subscriptions);

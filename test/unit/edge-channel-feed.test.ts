@@ -70,7 +70,7 @@ class ScriptedStream implements LiveSubjectSource {
   }
 }
 
-function feedOn(src: ScriptedStream, opts: { syncMs?: number } = {}) {
+function feedOn(src: ScriptedStream, opts: { syncMs?: number; maxHeld?: number } = {}) {
   const got: { seq: number; subject: string; late: boolean }[] = [];
   const repaired: string[] = [];
   const feed = new ChannelFeed({
@@ -79,6 +79,7 @@ function feedOn(src: ScriptedStream, opts: { syncMs?: number } = {}) {
     onMessage: (m, late) => got.push({ seq: m.seq, subject: m.subject, late }),
     onRepair: (r) => repaired.push(r),
     syncMs: opts.syncMs ?? 60_000,
+    ...(opts.maxHeld !== undefined ? { maxHeld: opts.maxHeld } : {}),
   });
   return { feed, got, repaired, seqs: () => got.map((g) => g.seq) };
 }
@@ -202,6 +203,19 @@ describe("ChannelFeed", () => {
     assert.equal(await feed.watch("a"), 1, "starts again after what it missed");
     src.store("a");
     assert.deepEqual(seqs(), [2]);
+    feed.stop();
+  });
+
+  it("holds a bounded number of live messages and reads the rest back from the stream", async () => {
+    const src = new ScriptedStream();
+    const { feed, got, seqs } = feedOn(src, { maxHeld: 2 });
+    await feed.watch("a");
+    const starting = feed.watch("b"); // holds a's messages until b has started
+    for (let i = 0; i < 5; i++) src.store("a");
+    await starting;
+    await waitFor(() => got.length === 5, { what: "every message of a" });
+    assert.deepEqual(seqs(), [1, 2, 3, 4, 5]);
+    assert.ok(got.every((g) => !g.late));
     feed.stop();
   });
 
