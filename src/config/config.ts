@@ -72,6 +72,8 @@ export interface EdgeConfig {
   feed: "channels" | "stream";
   /** How long a channel nobody on the edge watches keeps its subscription, for clients that come back, ms. Default 30000. */
   unwatchAfterMs: number;
+  /** How long an SSE request waits for its channels' subscriptions before a 503, ms. Default 10000. */
+  subscribeTimeoutMs: number;
   /** SSE connections one client address may hold on one edge process; 0: no limit. Default 1000. */
   maxConnectionsPerAddress: number;
   /** Bytes queued for one connection (with the socket's unsent bytes) before it is closed as too slow. Default 262144. */
@@ -196,6 +198,7 @@ export function defaultConfig(): RealerConfig {
       ringSize: 10_000,
       feed: "channels",
       unwatchAfterMs: 30_000,
+      subscribeTimeoutMs: 10_000,
       maxConnectionsPerAddress: 1000,
       maxQueuedBytes: 256 * 1024,
       maxQueuedFrames: 4096,
@@ -299,6 +302,7 @@ export function configFromEnv(
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
       feed: feedOf(env.REALER_EDGE_FEED, base.edge.feed),
       unwatchAfterMs: int(env, "REALER_UNWATCH_AFTER_MS", base.edge.unwatchAfterMs),
+      subscribeTimeoutMs: int(env, "REALER_SUBSCRIBE_TIMEOUT_MS", base.edge.subscribeTimeoutMs, 1),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
       maxConnectionsPerAddress: int(
         env,

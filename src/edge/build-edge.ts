@@ -125,7 +125,7 @@ export function buildEdge(o: EdgeOptions): FastifyInstance {
     // A HEAD request (fastify serves one for every GET route) gets the head of a stream, no stream.
     if (req.method === "HEAD") return reply.headers(SSE_HEADERS).send();
     // The stream opens once the hub reads every channel: nothing published after the client sees it open is missed.
-    await ready(hub, r.channels);
+    await ready(hub, r.channels, config.subscribeTimeoutMs);
     const socket = req.raw.socket;
     // A request pipelined behind a stream on the same socket: nothing can follow a stream, so cut it off.
     if (streaming.has(socket)) {
@@ -196,20 +196,16 @@ function groupQuery(s: string): Map<string, string | string[]> {
   return out;
 }
 
-/** How long an SSE request waits for its channels' subscriptions before it is refused, ms. */
-const READY_TIMEOUT_MS = 10_000;
-
-/** `hub.ready`, or REALER_ERR_BROKER_UNAVAILABLE when the broker cannot take the subscriptions in time. */
-async function ready(hub: Hub, channels: readonly string[]): Promise<void> {
+/** `hub.ready`, or REALER_ERR_BROKER_UNAVAILABLE when the broker cannot take the subscriptions within `timeoutMs`. */
+async function ready(hub: Hub, channels: readonly string[], timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       hub.ready(channels),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () =>
-            reject(new BrokerUnavailable(`no subscription to the channels within ${READY_TIMEOUT_MS} ms`)),
-          READY_TIMEOUT_MS,
+          () => reject(new BrokerUnavailable(`no subscription to the channels within ${timeoutMs} ms`)),
+          timeoutMs,
         );
       }),
     ]);

@@ -161,3 +161,62 @@ describe("edge subscriptions (real nats-server)", () => {
     assert.deepEqual(texts(await again.waitForMessages(3)), ["a1", "b1", "a2"]);
   });
 });
+
+describe("edge subscriptions while NATS is down (real nats-server)", () => {
+  it("refuses a stream it cannot subscribe for with 503 REALER_ERR_BROKER_UNAVAILABLE, and serves it once NATS is back", async () => {
+    const server = await startNatsServer();
+    const broker = await JetStreamBroker.connect({ servers: server.url, name: "edge-subscriptions-outage" });
+    const e = await startTestEdge(broker, (c) => {
+      c.nats = server.url; // file storage: the streams outlive the kill
+      c.edge.subscribeTimeoutMs = 300;
+    });
+    const clients: SseClient[] = [];
+    try {
+      const ch = uniq("down");
+      await server.kill();
+      await waitFor(() => !broker.connected, { what: "the edge to see NATS go" });
+      const r = await fetch(`${e.base}/v1/sse?channel=${ch}`, { headers: { accept: "text/event-stream" } });
+      assert.equal(r.status, 503);
+      const body = (await r.json()) as { code: string; message: string };
+      assert.equal(body.code, "REALER_ERR_BROKER_UNAVAILABLE");
+      assert.match(body.message, /no subscription to the channels within 300 ms/);
+      await server.restart();
+      const c = await waitFor(
+        async () => {
+          const attempt = await sseOn(e, [ch], {}, clients);
+          if (attempt.status === 200) return attempt;
+          assert.equal(attempt.status, 503);
+          attempt.close();
+          return undefined;
+        },
+        { timeoutMs: 30_000, what: "a stream once NATS is back" },
+      );
+      // A fresh connection, as in the restart test: JetStream takes a moment to come back after a kill.
+      const writer = await JetStreamBroker.connect({
+        servers: server.url,
+        name: "edge-subscriptions-writer",
+      });
+      try {
+        await waitFor(
+          () =>
+            publishTo(writer, e.cfg, ch, "back").then(
+              () => true,
+              () => false,
+            ),
+          {
+            timeoutMs: 30_000,
+            what: "a publish once JetStream is back",
+          },
+        );
+      } finally {
+        await writer.close();
+      }
+      assert.deepEqual(texts(await c.waitForMessages(1)), ["back"]);
+    } finally {
+      for (const c of clients) c.close();
+      await e.close();
+      await broker.close();
+      await server.stop();
+    }
+  });
+});
