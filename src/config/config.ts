@@ -72,6 +72,8 @@ export interface EdgeConfig {
   feed: "channels" | "stream";
   /** How long a channel nobody on the edge watches keeps its subscription, for clients that come back, ms. Default 30000. */
   unwatchAfterMs: number;
+  /** Most channels an edge keeps subscribed with no local subscriber (the oldest go first). Default 10000. */
+  maxIdleChannels: number;
   /** How long an SSE request waits for its channels' subscriptions before a 503, ms. Default 10000. */
   subscribeTimeoutMs: number;
   /** SSE connections one client address may hold on one edge process; 0: no limit. Default 1000. */
@@ -199,6 +201,7 @@ export function defaultConfig(): RealerConfig {
       feed: "channels",
       unwatchAfterMs: 30_000,
       subscribeTimeoutMs: 10_000,
+      maxIdleChannels: 10_000,
       maxConnectionsPerAddress: 1000,
       maxQueuedBytes: 256 * 1024,
       maxQueuedFrames: 4096,
@@ -303,6 +306,7 @@ export function configFromEnv(
       feed: feedOf(env.REALER_EDGE_FEED, base.edge.feed),
       unwatchAfterMs: int(env, "REALER_UNWATCH_AFTER_MS", base.edge.unwatchAfterMs),
       subscribeTimeoutMs: int(env, "REALER_SUBSCRIBE_TIMEOUT_MS", base.edge.subscribeTimeoutMs, 1),
+      maxIdleChannels: int(env, "REALER_MAX_IDLE_CHANNELS", base.edge.maxIdleChannels),
       maxChannels: int(env, "REALER_MAX_CHANNELS", base.edge.maxChannels, 1),
       maxConnectionsPerAddress: int(
         env,

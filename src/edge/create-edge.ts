@@ -29,6 +29,7 @@ export async function createEdge(broker: Broker, cfg: RealerConfig, log: Logger)
     heartbeatMs: cfg.edge.heartbeatMs,
     feed: cfg.edge.feed,
     unwatchAfterMs: cfg.edge.unwatchAfterMs,
+    maxIdleChannels: cfg.edge.maxIdleChannels,
     log: log.child({ component: "hub" }),
     onCountChange: (ch) => occupancy?.changed(ch),
   });

@@ -50,6 +50,8 @@ export interface HubOptions {
   feed?: "channels" | "stream";
   /** How long a channel with no local subscriber keeps its subscription, for clients that come back, ms. */
   unwatchAfterMs?: number;
+  /** Most channels kept subscribed with no local subscriber; past it the oldest are dropped at once. */
+  maxIdleChannels?: number;
 }
 
 export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
@@ -299,7 +301,7 @@ export class Hub {
       const subject = channelSubject(this.#o.prefix, ch);
       if (feed.since(subject) !== undefined) continue;
       // Subscribed for a client that is not attached yet: if it never comes, the sweep unsubscribes.
-      if (!this.#channels.has(ch)) this.#idle.set(ch, Date.now());
+      if (!this.#channels.has(ch)) this.#markIdle(ch);
       waits.push(feed.watch(subject));
     }
     if (waits.length > 0) {
@@ -308,12 +310,30 @@ export class Hub {
     }
   }
 
-  /** Unsubscribes the channels nobody here has watched since `before` (Unix ms). */
-  #unwatchIdle(before: number): void {
+  /**
+   * Marks a watched channel as having no local subscriber from now. The
+   * subscriptions kept for clients that may come back are bounded: a client
+   * that opens streams on ever new channel names makes the oldest go at once.
+   */
+  #markIdle(ch: string): void {
+    this.#idle.delete(ch);
+    this.#idle.set(ch, Date.now());
+    const max = this.#o.maxIdleChannels ?? 10_000;
+    if (this.#idle.size > max) this.#unwatchIdle(Number.POSITIVE_INFINITY, this.#idle.size - max);
+  }
+
+  /**
+   * Unsubscribes the channels nobody here has watched since `before` (Unix
+   * ms), oldest first, at most `limit` of them.
+   */
+  #unwatchIdle(before: number, limit = Number.POSITIVE_INFINITY): void {
     const feed = this.#feed;
     if (!feed) return;
+    let dropped = 0;
     for (const [ch, since] of this.#idle) {
-      if (since > before) continue;
+      if (dropped >= limit) break;
+      // Oldest first: the rest are newer.
+      if (since > before) break;
       const subject = channelSubject(this.#o.prefix, ch);
       // Still starting (a slow round): a client is waiting for it.
       if (feed.since(subject) === undefined) continue;
@@ -321,6 +341,7 @@ export class Hub {
       if (this.#channels.has(ch)) continue;
       feed.unwatch(subject);
       this.#lateFloor.delete(ch);
+      dropped++;
     }
     edgeMetrics.subscriptions.set(feed.subscriptions);
   }
@@ -374,7 +395,7 @@ export class Hub {
       actor.delete(conn);
       if (actor.size === 0) {
         this.#channels.delete(ch);
-        if (this.#feed) this.#idle.set(ch, Date.now());
+        if (this.#feed) this.#markIdle(ch);
       }
       this.#o.onCountChange?.(ch);
     }

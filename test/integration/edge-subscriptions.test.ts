@@ -84,6 +84,24 @@ describe("edge subscriptions (real nats-server)", () => {
     assert.equal(await metric(edgeMetrics.subscriptions), 0);
   });
 
+  it("keeps at most REALER_MAX_IDLE_CHANNELS subscriptions for channels nobody watches, the newest", async () => {
+    const e = await startTestEdge(broker, (c) => {
+      c.edge.unwatchAfterMs = 60_000;
+      c.edge.maxIdleChannels = 2;
+    });
+    edges.push(e);
+    const names = [0, 1, 2, 3, 4].map(() => uniq("idle"));
+    for (const ch of names) {
+      const c = await connect(e, [ch]);
+      c.close();
+      await waitFor(() => e.hub.connections === 0, { what: "the edge to see the close" });
+    }
+    const prefix = `realer.live.${e.cfg.subjects.channels}`;
+    const held = (await liveSubscriptions()).filter((s) => names.some((n) => s === `${prefix}.${n}`));
+    assert.deepEqual(held.sort(), [`${prefix}.${names[3]}`, `${prefix}.${names[4]}`].sort());
+    assert.equal(e.hub.subscriptions, 2);
+  });
+
   it("misses nothing published right after the stream opens on a channel nobody read before", async () => {
     const e = await edgeOn();
     for (let i = 0; i < 10; i++) {
