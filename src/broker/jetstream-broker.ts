@@ -169,11 +169,22 @@ class LiveMessage implements StoredMessage {
     return toRecord(this.#h, REPUBLISH_HEADERS);
   }
 
+  /** The sequence of the subject's message before this one; 0 when none, or when it was deleted. */
+  get prevSeq(): number {
+    return Number(this.#h.get("Nats-Last-Sequence")) || 0;
+  }
+
   /** The store time when the server sends it (2.9.16 and later), else when it arrived here. */
   get time(): number {
     const t = Date.parse(this.#h.get("Nats-Time-Stamp"));
     return Number.isNaN(t) ? this.#received : t;
   }
+}
+
+/** `m` as a message `stream` republished, or undefined when another stream (or anything else) sent it. */
+function republishedBy(stream: string, m: Msg): LiveMessage | undefined {
+  const h = m.headers;
+  return h?.get("Nats-Stream") === stream ? new LiveMessage(m, h) : undefined;
 }
 
 /**
@@ -543,9 +554,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
         const sub = this.nc.subscribe(dest, {
           callback: (err, m) => {
             if (err) return onError(err);
-            const h = m.headers;
-            if (h?.get("Nats-Stream") !== stream) return;
-            onMessage(new LiveMessage(m, h));
+            const lm = republishedBy(stream, m);
+            if (lm) onMessage(lm);
           },
         });
         return () => {
@@ -566,10 +576,8 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
       subscribe: (subject, onMessage) => {
         const sub = nc.subscribe(`${prefix}.${subject}`, {
           callback: (err, m) => {
-            if (err) return;
-            const h = m.headers;
-            if (h?.get("Nats-Stream") !== stream) return;
-            onMessage(new LiveMessage(m, h), Number(h.get("Nats-Last-Sequence")) || 0);
+            const lm = err ? undefined : republishedBy(stream, m);
+            if (lm) onMessage(lm, lm.prevSeq);
           },
         });
         return () => {

@@ -128,11 +128,6 @@ export class ChannelFeed {
     return this.#unsubscribe.size;
   }
 
-  /** Whether messages are being held (a round is due or running). */
-  get holding(): boolean {
-    return this.#held !== undefined;
-  }
-
   /** Where the subject's live messages start, once it is established; undefined before. */
   since(subject: string): number | undefined {
     return this.#since.get(subject);
@@ -193,13 +188,14 @@ export class ChannelFeed {
   #live(subject: string, m: StoredMessage, prev: number): void {
     if (this.#stopped || !this.#unsubscribe.has(subject)) return;
     this.#liveSeen = true;
+    const it: Item = { subject, m, prev };
     if (this.#held) {
       // Bounded whatever the broker does: what does not fit is read back from the stream (the
       // next round's end is past it, since it arrived before that round asks).
-      if (this.#held.length < (this.#o.maxHeld ?? DEFAULT_MAX_HELD)) this.#held.push({ subject, m, prev });
+      if (this.#held.length < (this.#o.maxHeld ?? DEFAULT_MAX_HELD)) this.#held.push(it);
       else this.#recover = true;
-    } else if (!this.#take({ subject, m, prev })) {
-      this.#held = [{ subject, m, prev }];
+    } else if (!this.#take(it)) {
+      this.#held = [it];
       this.#schedule();
     }
   }

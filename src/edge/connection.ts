@@ -242,7 +242,14 @@ export class Connection {
    */
   fail(code: string, reason: CloseReason, message: string): void {
     if (this.#closed) return;
-    const frame = controlFrame("error", { code, reason, message, cursor: this.#sentId(this.#sentSeq) });
+    this.#closeWith(
+      controlFrame("error", { code, reason, message, cursor: this.#sentId(this.#sentSeq) }),
+      reason,
+    );
+  }
+
+  /** Drops what is queued, writes `frame` as the last one, and closes. */
+  #closeWith(frame: Buffer, reason: CloseReason): void {
     this.#drop();
     this.#sink.write(frame);
     this.#o.scheduler.wrote(1, frame.length);
@@ -279,11 +286,7 @@ export class Connection {
    */
   rewind(seq: number, retryMs: number): void {
     if (this.#closed) return;
-    const frame = drainFrame(this.#o.idOf(seq), retryMs);
-    this.#drop();
-    this.#sink.write(frame);
-    this.#o.scheduler.wrote(1, frame.length);
-    this.#finish("rewind");
+    this.#closeWith(drainFrame(this.#o.idOf(seq), retryMs), "rewind");
   }
 
   #sentId(seq: number): string {

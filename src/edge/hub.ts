@@ -91,15 +91,15 @@ export class ChannelActor {
    * delivery (a slow client is closed there): walking from the end, the one
    * that takes its place has been served already, so nobody is skipped.
    */
-  /** The connections now (a copy: connections may leave while it is walked). */
-  connections(): Connection[] {
-    return [...this.#list];
-  }
-
   deliver(e: Entry): void {
     if (e.frame.length === 0) return;
     const list = this.#list;
     for (let i = list.length - 1; i >= 0; i--) list[i]!.deliver(e);
+  }
+
+  /** The connections now (a copy: connections may leave while it is walked). */
+  connections(): Connection[] {
+    return [...this.#list];
   }
 }
 
@@ -243,7 +243,7 @@ export class Hub {
         onRepair: (reason) => edgeMetrics.tailRepaired.inc({ reason }),
         onError: (err) => this.#o.log.warn({ err }, "channel subscriptions: a round failed; retrying"),
       });
-      const after = this.#unwatchAfterMs;
+      const after = this.#o.unwatchAfterMs ?? 30_000;
       this.#sweep = setInterval(
         () => this.#unwatchIdle(Date.now() - after),
         Math.max(50, Math.floor(after / 2)),
@@ -282,8 +282,9 @@ export class Hub {
     await this.#loop;
   }
 
-  get #unwatchAfterMs(): number {
-    return this.#o.unwatchAfterMs ?? 30_000;
+  /** Where `channel`'s subscription starts, once it is established; undefined before, or without subscriptions. */
+  #sinceOf(channel: string): number | undefined {
+    return this.#feed?.since(channelSubject(this.#o.prefix, channel));
   }
 
   /**
@@ -298,11 +299,10 @@ export class Hub {
     if (!feed) return;
     const waits: Promise<number>[] = [];
     for (const ch of channels) {
-      const subject = channelSubject(this.#o.prefix, ch);
-      if (feed.since(subject) !== undefined) continue;
+      if (this.#sinceOf(ch) !== undefined) continue;
       // Subscribed for a client that is not attached yet: if it never comes, the sweep unsubscribes.
       if (!this.#channels.has(ch)) this.#markIdle(ch);
-      waits.push(feed.watch(subject));
+      waits.push(feed.watch(channelSubject(this.#o.prefix, ch)));
     }
     if (waits.length > 0) {
       edgeMetrics.subscriptions.set(feed.subscriptions);
@@ -334,12 +334,11 @@ export class Hub {
       if (dropped >= limit) break;
       // Oldest first: the rest are newer.
       if (since > before) break;
-      const subject = channelSubject(this.#o.prefix, ch);
       // Still starting (a slow round): a client is waiting for it.
-      if (feed.since(subject) === undefined) continue;
+      if (this.#sinceOf(ch) === undefined) continue;
       this.#idle.delete(ch);
       if (this.#channels.has(ch)) continue;
-      feed.unwatch(subject);
+      feed.unwatch(channelSubject(this.#o.prefix, ch));
       this.#lateFloor.delete(ch);
       dropped++;
     }
@@ -349,19 +348,15 @@ export class Hub {
   /** The lowest cursor from which the ring can resume `channel` (it holds nothing of it from before). */
   #ringCovers(channel: string): number {
     if (!this.#feed) return 0;
-    const since = this.#feed.since(channelSubject(this.#o.prefix, channel));
-    return Math.max(since ?? Number.POSITIVE_INFINITY, this.#lateFloor.get(channel) ?? 0);
+    return Math.max(this.#sinceOf(channel) ?? Number.POSITIVE_INFINITY, this.#lateFloor.get(channel) ?? 0);
   }
 
   /** The sequence a connection on `channels` is complete up to once attached: the position, or later where a channel starts later. */
   #upTo(channels: readonly string[]): number {
     let upTo = this.position;
-    const feed = this.#feed;
-    if (feed) {
-      for (const ch of channels) {
-        const since = feed.since(channelSubject(this.#o.prefix, ch));
-        if (since !== undefined && since > upTo) upTo = since;
-      }
+    for (const ch of channels) {
+      const since = this.#sinceOf(ch);
+      if (since !== undefined && since > upTo) upTo = since;
     }
     return upTo;
   }
@@ -374,10 +369,7 @@ export class Hub {
    */
   async attach(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
     this.#add(conn);
-    if (
-      this.#feed &&
-      conn.channels.some((ch) => this.#feed!.since(channelSubject(this.#o.prefix, ch)) === undefined)
-    ) {
+    if (this.#feed && conn.channels.some((ch) => this.#sinceOf(ch) === undefined)) {
       // A channel is not subscribed yet (the edge calls `ready` first, so rarely): hold its frames meanwhile.
       conn.beginResume();
       await this.ready(conn.channels);
