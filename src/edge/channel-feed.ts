@@ -283,7 +283,8 @@ export class ChannelFeed {
             const l = this.#last.get(m.subject);
             if (l !== undefined && m.seq > l) read.push({ subject: m.subject, m, prev: -1 });
           }
-          for (const s of repairs.keys()) if (this.#last.has(s)) repairs.delete(s);
+          // The scan covers what a repair would read only from the position on.
+          for (const [s, from] of repairs) if (this.#last.has(s) && from >= this.#position) repairs.delete(s);
         } else {
           for (const [s, l] of this.#last) repairs.set(s, Math.min(repairs.get(s) ?? l, l));
         }

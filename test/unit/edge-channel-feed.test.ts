@@ -176,6 +176,29 @@ describe("ChannelFeed", () => {
     feed.stop();
   });
 
+  it("reads a gap below its position in the same round as a recovery", async () => {
+    const src = new ScriptedStream();
+    const { feed, got } = feedOn(src);
+    await Promise.all([feed.watch("a"), feed.watch("b")]);
+    const rounds = src.lastSeqCalls;
+    src.drop.add(1);
+    src.store("a"); // lost live
+    src.store("b"); // handed over: the position passes a@1
+    src.store("a"); // shows a@1 missing
+    src.emit("reconnect"); // before the repair's round runs
+    await waitFor(() => got.length === 3, { what: "the repair" });
+    assert.deepEqual(
+      got.map((g) => [g.seq, g.late]),
+      [
+        [2, false],
+        [1, true],
+        [3, false],
+      ],
+    );
+    assert.equal(src.lastSeqCalls - rounds, 1, "one round");
+    feed.stop();
+  });
+
   it("recovers after a new leader too, and drops what it already has", async () => {
     const src = new ScriptedStream();
     const { feed, seqs } = feedOn(src);
