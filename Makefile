@@ -12,7 +12,7 @@ build: deps
 run: build
 	node dist/cli/main.js dev
 
-## make test: installs what the tests need (nats-server, chromium), then runs every test
+## make test: installs what the tests need (nats-server, chromium, haproxy, nginx), then runs every test
 test: build test-deps
 	npm test
 

@@ -47,7 +47,12 @@ export function parseFrames(buf: string): { frames: Frame[]; rest: string } {
   return { frames, rest };
 }
 
-export function sseConnect(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+/** `onFrame` sees each frame as it arrives. */
+export function sseConnect(
+  url: string,
+  headers: Record<string, string> = {},
+  onFrame?: (f: Frame) => void,
+): Promise<SseClient> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { accept: "text/event-stream", ...headers } }, (res) => {
       let buf = "";
@@ -66,6 +71,7 @@ export function sseConnect(url: string, headers: Record<string, string> = {}): P
         const parsed = parseFrames(buf + chunk);
         buf = parsed.rest;
         frames.push(...parsed.frames);
+        if (onFrame) for (const f of parsed.frames) onFrame(f);
       });
       res.on("end", () => endResolve());
       res.on("close", () => endResolve());
