@@ -35,6 +35,7 @@ import {
 import { BrokerUnavailable, ConfigInvalid, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { type LiveSource, liveTail } from "./live-tail.js";
 import { PubAcks } from "./pub-acks.js";
+import { parseServers } from "./server-urls.js";
 import type {
   Broker,
   BrokerAdmin,
@@ -63,7 +64,7 @@ const PUBLISH_TIMEOUT_MS = 5_000;
 const MIN_EXPIRES_MS = 1_000;
 
 export interface JetStreamBrokerOptions {
-  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
+  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222", with credentials if any: "nats://user:password@host:4222". */
   servers: string | string[];
   /** Connection name shown by the server's monitoring. */
   name?: string;
@@ -286,11 +287,12 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
   }
 
   static async connect(opts: JetStreamBrokerOptions): Promise<JetStreamBroker> {
+    const { shown, ...servers } = parseServers(opts.servers);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: opts.servers, name: opts.name ?? "realer", maxReconnectAttempts: -1 });
+      nc = await connect({ ...servers, name: opts.name ?? "realer", maxReconnectAttempts: -1 });
     } catch (err) {
-      throw new BrokerUnavailable(`${String(opts.servers)}: ${(err as Error).message}`, { cause: err });
+      throw new BrokerUnavailable(`${shown}: ${(err as Error).message}`, { cause: err });
     }
     try {
       // Asks the server for the account's JetStream: fails while a cluster has no meta leader yet.
@@ -299,7 +301,7 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     } catch (err) {
       // The connection would otherwise reconnect forever, with nothing to close it.
       await nc.close();
-      throw new BrokerUnavailable(`${String(opts.servers)}: JetStream: ${(err as Error).message}`, {
+      throw new BrokerUnavailable(`${shown}: JetStream: ${(err as Error).message}`, {
         cause: err,
       });
     }

@@ -3,7 +3,10 @@ import { CommanderError, Option } from "commander";
 import { configFromEnv, type RealerConfig } from "../config/config.js";
 
 export const natsOption = () =>
-  new Option("--nats <url>", "NATS server URL(s), comma separated").env("REALER_NATS_URL");
+  new Option(
+    "--nats <url>",
+    "NATS server URL(s), comma separated; nats://user:password@host:4222 with credentials",
+  ).env("REALER_NATS_URL");
 
 /** A usage error: printed as `realer: message`, exit code 2. */
 export function usage(message: string): never {

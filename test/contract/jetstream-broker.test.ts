@@ -88,3 +88,40 @@ describe("JetStream connect", () => {
     );
   });
 });
+
+describe("JetStream connect with credentials in the URL", () => {
+  let locked: NatsServer;
+  const port = () => new URL(locked.url).port;
+  before(async () => {
+    locked = await startNatsServer({ auth: { user: "realer", pass: "s3cret/pw" } });
+  });
+  after(async () => {
+    await locked?.stop();
+  });
+
+  it("connects with nats://user:password@host, the password percent-encoded", async () => {
+    const broker = await JetStreamBroker.connect({
+      servers: [`nats://realer:s3cret%2Fpw@127.0.0.1:${port()}`],
+      name: "credentials",
+    });
+    try {
+      await broker.ensureStream({ name: "CREDS", subjects: ["creds.>"], storage: "memory" });
+      assert.equal((await broker.publish("creds.one", new Uint8Array([1]))).seq, 1);
+    } finally {
+      await broker.close();
+    }
+  });
+
+  it("refuses wrong credentials with REALER_ERR_BROKER_UNAVAILABLE and never shows the password", async () => {
+    await assert.rejects(
+      JetStreamBroker.connect({ servers: `nats://realer:wrong-pw@127.0.0.1:${port()}`, name: "wrong" }),
+      (err: Error) => {
+        assert.equal(codeOf(err), "REALER_ERR_BROKER_UNAVAILABLE");
+        assert.match(err.message, /Authorization Violation/);
+        assert.doesNotMatch(err.message, /wrong-pw/);
+        assert.match(err.message, new RegExp(`nats://127\\.0\\.0\\.1:${port()}`));
+        return true;
+      },
+    );
+  });
+});

@@ -83,11 +83,17 @@ export interface NatsServerOptions {
   jetstream?: boolean;
   /** Serve the monitoring endpoints (/connz, /jsz, ...) on a random port: `monitorUrl`. Default false. */
   monitor?: boolean;
+  /** Accept only clients with this user and password. Default: anyone. */
+  auth?: { user: string; pass: string };
 }
 
 export async function startNatsServer(o: NatsServerOptions = {}): Promise<NatsServer> {
   checkInstalled();
-  return startNode([...(o.jetstream === false ? [] : ["-js"]), ...(o.monitor ? ["-m", "-1"] : [])]);
+  return startNode([
+    ...(o.jetstream === false ? [] : ["-js"]),
+    ...(o.monitor ? ["-m", "-1"] : []),
+    ...(o.auth ? ["--user", o.auth.user, "--pass", o.auth.pass] : []),
+  ]);
 }
 
 /** One server: `extra` arguments are kept for restarts (a cluster node keeps its name and routes). */
