@@ -4,7 +4,7 @@ import { configFromEnv, type RealerConfig } from "../config/config.js";
 import { buildIngestServer } from "../ingest/server.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Producer } from "../producer/producer.js";
-import { configFrom, natsOption } from "./options.js";
+import { configFrom, hostOption, natsOption } from "./options.js";
 import { ensureStreams, loadDomain, openBroker } from "./wiring.js";
 
 export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
@@ -46,6 +46,6 @@ export function registerIngest(program: Command): void {
     .description("HTTP ingest only (POST /v1/events, /v1/events/batch), API keys from REALER_INGEST_KEYS")
     .addOption(natsOption().makeOptionMandatory())
     .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
-    .option("--host <host>", "listen address", "127.0.0.1")
+    .addOption(hostOption())
     .action(async (opts) => runIngest(configFrom(opts), createLogger({ level: configFromEnv().logLevel })));
 }

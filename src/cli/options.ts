@@ -8,6 +8,10 @@ export const natsOption = () =>
     "NATS server URL(s), comma separated; nats://user:password@host:4222 with credentials",
   ).env("REALER_NATS_URL");
 
+/** --host: no default of its own, so REALER_HOST applies when the flag is absent. */
+export const hostOption = (what = "listen address") =>
+  new Option("--host <host>", `${what} (default: REALER_HOST or 127.0.0.1)`);
+
 /** A usage error: printed as `realer: message`, exit code 2. */
 export function usage(message: string): never {
   throw new CommanderError(2, "REALER_ERR_CLI_USAGE", message);

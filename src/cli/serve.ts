@@ -9,7 +9,7 @@ import { brokerDown } from "../metrics/health.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
 import { intOption } from "./ops-context.js";
-import { configFrom, natsOption, usage } from "./options.js";
+import { configFrom, hostOption, natsOption, usage } from "./options.js";
 import { onShutdown } from "./shutdown.js";
 import {
   createProducer,
@@ -102,7 +102,7 @@ export function registerServe(program: Command): void {
     .command("dev")
     .description("everything in one process on the embedded in-memory broker, with the demo page")
     .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
-    .option("--host <host>", "listen address", "127.0.0.1")
+    .addOption(hostOption())
     .addOption(natsOption().hideHelp())
     .option("--edge-workers <n>", "edge processes behind the one port (above 1 needs --nats)", "1")
     .action(async (opts) =>
@@ -117,7 +117,7 @@ export function registerServe(program: Command): void {
       "--metrics-port <port>",
       "serve GET /metrics on this port (default: REALER_METRICS_PORT; off without)",
     )
-    .option("--host <host>", "listen address of the metrics port", "127.0.0.1")
+    .addOption(hostOption("listen address of the metrics port"))
     .action(async (opts) => {
       const cfg = configFrom(opts);
       const port = intOption("--metrics-port", opts.metricsPort, 0);
@@ -130,7 +130,7 @@ export function registerServe(program: Command): void {
     .description("serve SSE connections and the HTTP ingest")
     .addOption(natsOption().makeOptionMandatory())
     .option("--port <port>", "HTTP port, 0 picks a free one (default: REALER_PORT or 8080)")
-    .option("--host <host>", "listen address", "127.0.0.1")
+    .addOption(hostOption())
     .option("--demo", "also serve the demo page", false)
     .option("--workers <n>", "edge processes behind the one port (node:cluster); use one per core", "1")
     .action(async (opts) =>
