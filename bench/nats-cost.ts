@@ -4,14 +4,14 @@
  * stores), and channel messages published at RATE per second (with their
  * dedupe ids, as the worker publishes them) for SECONDS, read by:
  * - none: nothing;
- * - consumer: a tail through an ordered consumer (how edges read before RePublish);
- * - live: the edge's tail (RePublish and a plain subscription, live-tail.ts);
+ * - live: one subscription to every channel's republished messages (the live subjects an edge
+ *   subscribes to one channel at a time);
  * - edge: a `realer edge` process with no clients (its CPU is printed too):
  *   BENCH_EDGE_CLI picks the build (default dist/cli/main.js), so two builds
  *   can be compared in one run.
  * Prints nats-server's CPU per message for each.
  *
- *   node --import tsx bench/nats-cost.ts [none,consumer,live,edge]
+ *   node --import tsx bench/nats-cost.ts [none,live,edge]
  *
  * Environment: BENCH_RATE (default 500), BENCH_SECONDS (default 20), BENCH_EDGE_NODE_ARGS (Node options
  * for the edge process, space-separated, e.g. "--cpu-prof --cpu-prof-dir=prof").
@@ -32,7 +32,7 @@ import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
-const modes = (process.argv[2] ?? "none,consumer,live,edge").split(",");
+const modes = (process.argv[2] ?? "none,live,edge").split(",");
 const EDGE_CLI = process.env.BENCH_EDGE_CLI ?? fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 const EDGE_NODE_ARGS = (process.env.BENCH_EDGE_NODE_ARGS ?? "").split(" ").filter(Boolean);
 
@@ -48,15 +48,13 @@ async function measure(mode: string): Promise<string> {
   try {
     await ensureStreams(pub, cfg);
     let received = 0;
-    if (mode === "consumer" || mode === "live") {
-      // A subject filter keeps a tail on its consumer (jetstream-broker.ts).
-      const tail = reader.tail(cfg.streams.channels.name, {
-        fromSeq: 1,
-        ...(mode === "consumer" ? { subject: `${cfg.subjects.channels}.>` } : {}),
+    if (mode === "live") {
+      const live = await reader.liveSubjects(cfg.streams.channels.name);
+      if (!live) throw new Error("the channel stream does not republish");
+      live.subscribe(`${cfg.subjects.channels}.>`, () => {
+        received++;
       });
-      void (async () => {
-        for await (const _ of tail) received++;
-      })();
+      await live.flush();
     } else if (mode === "edge") {
       edge = spawn(
         process.execPath,
@@ -92,7 +90,7 @@ async function measure(mode: string): Promise<string> {
     const kernel = Math.round(((s1.sysS - s0.sysS) / cpuS) * 100);
     const edgeUs =
       e0 && e1 ? `; edge ${Math.round(((e1.cpuS - e0.cpuS) * 1e6) / r.sent)} us per message` : "";
-    const read = mode === "consumer" || mode === "live" ? `; read ${received}` : "";
+    const read = mode === "live" ? `; read ${received}` : "";
     return `${mode.padEnd(8)} nats-server ${us} us per message (${kernel}% kernel)${edgeUs}${read}`;
   } finally {
     if (edge && edge.exitCode === null) {

@@ -33,7 +33,6 @@ import {
   TimeoutError,
 } from "@nats-io/transport-node";
 import { BrokerUnavailable, ConfigInvalid, ConsumerNotFound, StreamNotFound } from "../errors.js";
-import { type LiveSource, liveTail } from "./live-tail.js";
 import { PubAcks } from "./pub-acks.js";
 import { parseServers } from "./server-urls.js";
 import type {
@@ -53,8 +52,6 @@ import type {
   StoredMessage,
   StreamSpec,
   StreamState,
-  Tail,
-  TailOptions,
 } from "./types.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -148,7 +145,7 @@ const REPUBLISH_HEADERS = new Set([
 ]);
 
 /**
- * A message the stream republished (broker/live-tail.ts): its subject and
+ * A message the stream republished (the edge's channel feed reads them): its subject and
  * sequence from the headers the server adds; its other headers, and its
  * time, read only when asked for (the edge reads neither).
  */
@@ -260,7 +257,6 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #consumers = new Map<string, Promise<Consumer>>();
-  readonly #tails = new Set<Tail>();
   readonly #pubAcks: PubAcks;
   #connected = true;
   /** Told of every disconnect and reconnect (live subject sources). */
@@ -502,71 +498,12 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     }
   }
 
-  /**
-   * A stream that republishes everything it stores is tailed through that
-   * (live-tail.ts), unless the tail filters subjects; any other through an
-   * ordered consumer.
-   */
-  tail(stream: string, opts: TailOptions): Tail {
-    let inner: Tail | undefined;
-    let stopped = false;
-    const tails = this.#tails;
-    const t: Tail = {
-      [Symbol.asyncIterator]: () => {
-        const self = this;
-        return (async function* () {
-          try {
-            const dest = opts.subject ? undefined : await self.#republishedTo(stream);
-            if (stopped) return;
-            inner = dest
-              ? liveTail(self.liveSource(stream, dest), {
-                  fromSeq: opts.fromSeq,
-                  ...(opts.onRepair ? { onRepair: opts.onRepair } : {}),
-                })
-              : self.#consumerTail(stream, opts);
-            if (stopped) return;
-            yield* inner;
-          } finally {
-            tails.delete(t);
-          }
-        })();
-      },
-      stop() {
-        stopped = true;
-        inner?.stop();
-        tails.delete(t);
-      },
-    };
-    tails.add(t);
-    return t;
-  }
-
   /** Where the stream republishes all it stores ("<prefix>.>"), if it does. */
   async #republishedTo(stream: string): Promise<string | undefined> {
     const rp = (await this.#info(stream)).config.republish;
     return rp && (rp.src === ">" || rp.src === undefined || rp.src === "") && !rp.headers_only
       ? rp.dest
       : undefined;
-  }
-
-  /** What a live tail reads: `dest`'s republished messages of `stream`, and the stream itself. */
-  liveSource(stream: string, dest: string): LiveSource {
-    return {
-      subscribe: (onMessage, onError) => {
-        const sub = this.nc.subscribe(dest, {
-          callback: (err, m) => {
-            if (err) return onError(err);
-            const lm = republishedBy(stream, m);
-            if (lm) onMessage(lm);
-          },
-        });
-        return () => {
-          if (!this.nc.isClosed()) sub.unsubscribe();
-        };
-      },
-      read: (fromSeq, toSeq) => this.read(stream, { fromSeq, ...(toSeq !== undefined ? { toSeq } : {}) }),
-      lastSeq: async () => (await this.streamState(stream)).lastSeq,
-    };
   }
 
   async liveSubjects(stream: string): Promise<LiveSubjectSource | undefined> {
@@ -604,30 +541,6 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
       read: (fromSeq, toSeq, subject) =>
         this.read(stream, { fromSeq, toSeq, ...(subject !== undefined ? { subject } : {}) }),
       lastSeq: async () => (await this.streamState(stream)).lastSeq,
-    };
-  }
-
-  #consumerTail(stream: string, opts: TailOptions): Tail {
-    let stopped = false;
-    let iter: { stop(): void } | undefined;
-    const js = this.#js;
-    return {
-      async *[Symbol.asyncIterator]() {
-        const c = await js.consumers.get(stream, {
-          filter_subjects: opts.subject ?? ">",
-          deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: Math.max(1, opts.fromSeq),
-        });
-        if (stopped) return;
-        const msgs = await c.consume({ max_messages: 512 });
-        iter = msgs;
-        if (stopped) msgs.stop();
-        for await (const m of msgs) yield toStored(m);
-      },
-      stop() {
-        stopped = true;
-        iter?.stop();
-      },
     };
   }
 
@@ -731,7 +644,6 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
   }
 
   async close(): Promise<void> {
-    for (const t of this.#tails) t.stop();
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     this.#pubAcks.close();
   }

@@ -6,6 +6,7 @@
  */
 import { ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { AsyncQueue, iterableFetch } from "./async-queue.js";
+import { LiveFaultState, type LiveFaults, MemoryLive } from "./memory-live.js";
 import { subjectMatches } from "./subject.js";
 import type {
   Broker,
@@ -15,22 +16,17 @@ import type {
   Delivery,
   Fetch,
   FetchOptions,
+  LiveSubjectSource,
+  LiveSubjects,
   PubAck,
   PublishOptions,
   ReadOptions,
   StoredMessage,
   StreamSpec,
   StreamState,
-  Tail,
-  TailOptions,
 } from "./types.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
-
-interface TailListener {
-  filter: string;
-  queue: AsyncQueue<StoredMessage>;
-}
 
 class MemoryStream {
   spec: StreamSpec;
@@ -40,10 +36,31 @@ class MemoryStream {
   bytes = 0;
   readonly dedupe = new Map<string, { seq: number; at: number }>();
   readonly consumers = new Map<string, MemoryConsumer>();
-  readonly tails = new Set<TailListener>();
+  /** Its live subjects, when it republishes what it stores (set at creation, as on JetStream). */
+  readonly live: MemoryLive | undefined;
 
-  constructor(spec: StreamSpec) {
+  constructor(spec: StreamSpec, faults: LiveFaultState) {
     this.spec = spec;
+    this.live = spec.republish
+      ? new MemoryLive(
+          {
+            read: (fromSeq, toSeq, subject) => this.read(fromSeq, toSeq, subject),
+            lastSeq: () => this.lastSeq,
+          },
+          faults,
+        )
+      : undefined;
+  }
+
+  /** The stored messages from `fromSeq` to `toSeq`, of `subject` (a filter) or all, in order. */
+  *read(fromSeq: number, toSeq: number, subject = ">"): Iterable<StoredMessage> {
+    let seq = fromSeq;
+    while (seq <= toSeq) {
+      const m = this.msgs[this.indexFrom(seq)];
+      if (!m || m.seq > toSeq) return;
+      seq = m.seq + 1;
+      if (subjectMatches(subject, m.subject)) yield m;
+    }
   }
 
   get firstSeq(): number {
@@ -74,6 +91,7 @@ class MemoryStream {
     if (m?.seq !== seq) return false;
     this.msgs.splice(i, 1);
     this.bytes -= m.data.byteLength;
+    this.live?.removed(m);
     return true;
   }
 
@@ -94,8 +112,8 @@ class MemoryStream {
     this.msgs.push(msg);
     this.bytes += data.byteLength;
     if (opts?.msgId) this.dedupe.set(opts.msgId, { seq: msg.seq, at: now });
+    this.live?.stored(msg);
     this.trim(now, window);
-    for (const t of this.tails) if (subjectMatches(t.filter, subject)) t.queue.push(msg);
     for (const c of this.consumers.values()) c.pump();
     return { stream: this.spec.name, seq: msg.seq, duplicate: false };
   }
@@ -105,6 +123,7 @@ class MemoryStream {
     const drop = () => {
       const m = this.msgs.shift()!;
       this.bytes -= m.data.byteLength;
+      this.live?.removed(m);
     };
     while (maxMsgs !== undefined && this.msgs.length > maxMsgs) drop();
     while (maxBytes !== undefined && this.bytes > maxBytes && this.msgs.length > 0) drop();
@@ -118,6 +137,7 @@ class MemoryStream {
         if (++count > maxMsgsPerSubject) {
           this.msgs.splice(i, 1);
           this.bytes -= m.data.byteLength;
+          this.live?.removed(m);
         }
       }
     }
@@ -291,9 +311,15 @@ class MemoryConsumer {
   }
 }
 
-export class MemoryBroker implements Broker, BrokerAdmin {
+export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
   readonly #streams = new Map<string, MemoryStream>();
+  readonly #faults = new LiveFaultState();
   #closed = false;
+
+  /** For tests: faults injected into the live messages of every stream (memory-live.ts). */
+  get faults(): LiveFaults {
+    return this.#faults;
+  }
 
   get connected(): boolean {
     return !this.#closed;
@@ -302,7 +328,11 @@ export class MemoryBroker implements Broker, BrokerAdmin {
   async ensureStream(spec: StreamSpec): Promise<void> {
     const s = this.#streams.get(spec.name);
     if (s) s.spec = { ...spec };
-    else this.#streams.set(spec.name, new MemoryStream({ ...spec }));
+    else this.#streams.set(spec.name, new MemoryStream({ ...spec }, this.#faults));
+  }
+
+  async liveSubjects(stream: string): Promise<LiveSubjectSource | undefined> {
+    return this.#stream(stream).live?.source();
   }
 
   async streamState(stream: string): Promise<StreamState> {
@@ -352,33 +382,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
 
   async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
     const s = this.#stream(stream);
-    const to = opts.toSeq ?? s.lastSeq;
-    const filter = opts.subject ?? ">";
-    let seq = opts.fromSeq;
-    while (seq <= to) {
-      const m = s.msgs[s.indexFrom(seq)];
-      if (!m || m.seq > to) return;
-      seq = m.seq + 1;
-      if (subjectMatches(filter, m.subject)) yield m;
-    }
-  }
-
-  tail(stream: string, opts: TailOptions): Tail {
-    const s = this.#stream(stream);
-    const filter = opts.subject ?? ">";
-    const listener: TailListener = { filter, queue: new AsyncQueue(() => s.tails.delete(listener)) };
-    for (let i = s.indexFrom(opts.fromSeq); i < s.msgs.length; i++) {
-      const m = s.msgs[i]!;
-      if (subjectMatches(filter, m.subject)) listener.queue.push(m);
-    }
-    s.tails.add(listener);
-    return {
-      [Symbol.asyncIterator]: () => listener.queue[Symbol.asyncIterator](),
-      stop: () => {
-        s.tails.delete(listener);
-        listener.queue.end();
-      },
-    };
+    yield* s.read(opts.fromSeq, opts.toSeq ?? s.lastSeq, opts.subject);
   }
 
   async streams(): Promise<string[]> {
@@ -408,6 +412,8 @@ export class MemoryBroker implements Broker, BrokerAdmin {
     const s = this.#stream(stream);
     const kept = s.msgs.filter((m) => !subjectMatches(subject ?? ">", m.subject));
     const gone = s.msgs.length - kept.length;
+    const keep = new Set(kept);
+    for (const m of s.msgs) if (!keep.has(m)) s.live?.removed(m);
     s.msgs.length = 0;
     for (const m of kept) s.msgs.push(m);
     s.bytes = kept.reduce((n, m) => n + m.data.byteLength, 0);
@@ -442,8 +448,7 @@ export class MemoryBroker implements Broker, BrokerAdmin {
     this.#closed = true;
     for (const s of this.#streams.values()) {
       for (const c of s.consumers.values()) c.close();
-      for (const t of s.tails) t.queue.end();
-      s.tails.clear();
+      s.live?.close();
     }
   }
 

@@ -13,7 +13,7 @@
  * - Durable consumers deliver at least once. A delivery that is neither acked
  *   nor marked in progress within `ackWaitMs` is delivered again; after
  *   `maxDeliver` deliveries it is not delivered again.
- * - `read` and `tail` deliver the messages of a subject filter in sequence order,
+ * - `read` delivers the messages of a subject filter in sequence order,
  *   with no gap and no duplicate.
  */
 
@@ -41,13 +41,13 @@ export interface StreamSpec {
    */
   replicas?: number;
   /**
-   * Republish every stored message, with its sequence, under
-   * `<republish>.<subject>` as a plain message; tails of the whole stream then
-   * read live messages there and repair gaps from the stream (cheaper for
-   * the server than a consumer). JetStream only; nats-server 2.9 sets it only
-   * when it creates the stream, and with memory storage its cost there grows
-   * with what the stream holds (bench/nats-cost.ts), so keep such streams on
-   * file storage. Must not overlap `subjects`.
+   * Republish every stored message, with its sequence and its subject's
+   * previous sequence, under `<republish>.<subject>` as a plain message: the
+   * stream's live subjects (`LiveSubjects`). Both brokers set it only when
+   * they create the stream (nats-server 2.9 cannot change it later); on
+   * JetStream with memory storage its cost grows with what the stream holds
+   * (bench/nats-cost.ts), so keep such streams on file storage. Must not
+   * overlap `subjects`.
    */
   republish?: string;
 }
@@ -159,23 +159,6 @@ export interface ReadOptions {
   toSeq?: number;
 }
 
-export interface TailOptions {
-  subject?: string;
-  /** First sequence to deliver; messages stored later are delivered as they arrive. */
-  fromSeq: number;
-  /**
-   * Called for each message that a tail reading live messages apart from the
-   * stream missed live and read back from it: `gap` (a later live message
-   * showed it missing), `end` (the stream had more than came live).
-   */
-  onRepair?: (reason: "gap" | "end") => void;
-}
-
-/** An endless read: history from `fromSeq`, then live messages. */
-export interface Tail extends AsyncIterable<StoredMessage> {
-  stop(): void;
-}
-
 export interface Broker {
   /** Whether the connection to the broker is up now (the in-memory broker always is, until closed). */
   readonly connected: boolean;
@@ -191,9 +174,7 @@ export interface Broker {
   fetch(stream: string, durable: string, opts: FetchOptions): Fetch;
   /** Reads stored messages in order, then ends. */
   read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage>;
-  /** Reads stored messages in order and keeps going with new ones until stopped. */
-  tail(stream: string, opts: TailOptions): Tail;
-  /** Stops everything; outstanding fetches and tails end. */
+  /** Stops everything; outstanding fetches end. */
   close(): Promise<void>;
 }
 
@@ -218,10 +199,10 @@ export function hasSignals(b: Broker): b is Broker & Signals {
 
 /**
  * Optional capability: a stream's messages subject by subject, as the stream
- * republishes them (JetStream RePublish), for readers that want only some
- * subjects (an edge: the channels its clients watch). Only JetStream has it;
- * the in-memory broker's readers tail the whole stream, which costs nothing
- * in one process.
+ * republishes them, for readers that want only some subjects (an edge: the
+ * channels its clients watch). Both brokers have it for a stream created
+ * with `republish`: JetStream RePublish, and its in-memory twin
+ * (memory-live.ts); the contract suite covers it on both.
  */
 export interface LiveSubjects {
   /** The live source of `stream`, or undefined when the stream does not republish all it stores. */

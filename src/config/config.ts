@@ -64,12 +64,8 @@ export interface EdgeConfig {
   maxChannels: number;
   /** Recent channel messages kept in memory for fast resume. Default 10000. */
   ringSize: number;
-  /**
-   * How the edge reads the channel stream: "channels", one broker subscription per channel with
-   * local subscribers (JetStream; the in-memory broker reads the whole stream), or "stream", one
-   * tail of the whole stream. Default "channels".
-   */
-  feed: "channels" | "stream";
+  /** How often the edge verifies what it handed over against the channel stream, ms. Default 1000. */
+  verifyMs: number;
   /** How long a channel nobody on the edge watches keeps its subscription, for clients that come back, ms. Default 30000. */
   unwatchAfterMs: number;
   /** Most channels an edge keeps subscribed with no local subscriber (the oldest go first). Default 10000. */
@@ -198,7 +194,7 @@ export function defaultConfig(): RealerConfig {
       retryMs: 2_000,
       maxChannels: 32,
       ringSize: 10_000,
-      feed: "channels",
+      verifyMs: 1_000,
       unwatchAfterMs: 30_000,
       subscribeTimeoutMs: 10_000,
       maxIdleChannels: 10_000,
@@ -246,12 +242,6 @@ function pipelines(env: NodeJS.ProcessEnv, fallback: Record<string, string[]>): 
       throw bad(`"${type}" is not a list of stage names`);
   }
   return v as Record<string, string[]>;
-}
-
-function feedOf(raw: string | undefined, fallback: EdgeConfig["feed"]): EdgeConfig["feed"] {
-  if (!raw) return fallback;
-  if (raw === "channels" || raw === "stream") return raw;
-  throw new ConfigInvalid(`REALER_EDGE_FEED=${raw}: expected channels or stream`);
 }
 
 function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): number {
@@ -303,7 +293,7 @@ export function configFromEnv(
       host: env.REALER_HOST || base.edge.host,
       port: int(env, "REALER_PORT", base.edge.port),
       heartbeatMs: int(env, "REALER_HEARTBEAT_MS", base.edge.heartbeatMs, 100),
-      feed: feedOf(env.REALER_EDGE_FEED, base.edge.feed),
+      verifyMs: int(env, "REALER_EDGE_VERIFY_MS", base.edge.verifyMs, 10),
       unwatchAfterMs: int(env, "REALER_UNWATCH_AFTER_MS", base.edge.unwatchAfterMs),
       subscribeTimeoutMs: int(env, "REALER_SUBSCRIBE_TIMEOUT_MS", base.edge.subscribeTimeoutMs, 1),
       maxIdleChannels: int(env, "REALER_MAX_IDLE_CHANNELS", base.edge.maxIdleChannels),

@@ -27,7 +27,7 @@ export async function createEdge(broker: Broker, cfg: RealerConfig, log: Logger)
     maxMsgsPerChannel: cfg.streams.channels.maxMsgsPerSubject,
     ringSize: cfg.edge.ringSize,
     heartbeatMs: cfg.edge.heartbeatMs,
-    feed: cfg.edge.feed,
+    verifyMs: cfg.edge.verifyMs,
     unwatchAfterMs: cfg.edge.unwatchAfterMs,
     maxIdleChannels: cfg.edge.maxIdleChannels,
     log: log.child({ component: "hub" }),

@@ -20,7 +20,7 @@ export const edgeMetrics = {
   ),
   tailRepaired: counter(
     "realer_edge_tail_repaired_messages_total",
-    "Channel messages missed live and read back from the stream, by how it was noticed: gap, end or loss; late: one that reached the edge after later ones",
+    "Channel messages missed live and read back from the stream, by how it was noticed: gap, end (verification) or loss; late: one that reached the edge after later ones; gone: a run of messages the stream no longer had",
     ["reason"],
   ),
   subscriptions: gauge(

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Broker, BrokerAdmin, ConsumerState, Delivery, StoredMessage } from "../../src/broker/types.js";
-import { hasSignals, type Signals } from "../../src/broker/types.js";
+import { hasLiveSubjects, hasSignals, type LiveSubjects, type Signals } from "../../src/broker/types.js";
 import { waitFor } from "../helpers/wait.js";
 
 export interface BrokerFixture {
@@ -133,25 +133,69 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
       assert.deepEqual(noMatch, []);
     });
 
-    it("tails history from a sequence, then live messages, with no gap and no duplicate", async () => {
-      const { stream, subj } = await stream_();
-      await publishN(subj, 3, "h");
-      const t = broker.tail(stream, { fromSeq: 2 });
-      const got: StoredMessage[] = [];
-      const done = (async () => {
-        for await (const m of t) {
-          got.push(m);
-          if (got.length === 4) break;
-        }
-      })();
-      await publishN(subj, 2, "l");
-      await done;
-      t.stop();
-      assert.deepEqual(got.map(text), ["h1", "h2", "l0", "l1"]);
-      assert.deepEqual(
-        got.map((m) => m.seq),
-        [2, 3, 4, 5],
-      );
+    describe("live subjects (a stream that republishes what it stores)", () => {
+      async function liveStream(republish = true) {
+        const { stream, subj } = names();
+        await broker.ensureStream({
+          name: stream,
+          subjects: [`${subj}.>`],
+          storage: "memory",
+          ...(republish ? { republish: `${subj}live` } : {}),
+        });
+        assert.ok(hasLiveSubjects(broker), "the broker offers live subjects");
+        return { stream, subject: (x: string) => `${subj}.${x}`, live: broker as Broker & LiveSubjects };
+      }
+
+      it("is there only for a stream that republishes all it stores", async () => {
+        const on = await liveStream();
+        assert.ok(await on.live.liveSubjects(on.stream));
+        const off = await liveStream(false);
+        assert.equal(await off.live.liveSubjects(off.stream), undefined);
+      });
+
+      it("hands each subscription its subject's messages, with the subject's previous sequence, in stream order", async () => {
+        const s = await liveStream();
+        const src = (await s.live.liveSubjects(s.stream))!;
+        await broker.publish(s.subject("a"), enc.encode("before"));
+        const got: [string, number, number][] = [];
+        const offA = src.subscribe(s.subject("a"), (m, prev) => got.push(["a", m.seq, prev]));
+        const offB = src.subscribe(s.subject("b"), (m, prev) => got.push(["b", m.seq, prev]));
+        await src.flush();
+        for (const x of ["a", "b", "c", "b", "a", "a"]) await broker.publish(s.subject(x), enc.encode(x));
+        await waitFor(() => got.length === 5, { what: "five live messages" });
+        assert.deepEqual(got, [
+          ["a", 2, 1],
+          ["b", 3, 0],
+          ["b", 5, 3],
+          ["a", 6, 2],
+          ["a", 7, 6],
+        ]);
+        assert.equal(await src.lastSeq(), 7);
+        const read: number[] = [];
+        for await (const m of src.read(2, 7, s.subject("b"))) read.push(m.seq);
+        assert.deepEqual(read, [3, 5]);
+        offA();
+        offB();
+      });
+
+      it("delivers nothing more after the unsubscribe", async () => {
+        const s = await liveStream();
+        const src = (await s.live.liveSubjects(s.stream))!;
+        const got: number[] = [];
+        const off = src.subscribe(s.subject("a"), (m) => got.push(m.seq));
+        const other: number[] = [];
+        const offOther = src.subscribe(s.subject("b"), (m) => other.push(m.seq));
+        await src.flush();
+        await broker.publish(s.subject("a"), enc.encode("1"));
+        await waitFor(() => got.length === 1, { what: "the first message" });
+        off();
+        await broker.publish(s.subject("a"), enc.encode("2"));
+        const { seq } = await broker.publish(s.subject("b"), enc.encode("3"));
+        // The later message of another subject arrived, so the earlier one would have too.
+        await waitFor(() => other.includes(seq), { what: "the other subject's message" });
+        assert.deepEqual(got, [1]);
+        offOther();
+      });
     });
 
     it("reports a creation time that an update of the stream keeps", async () => {

@@ -1,9 +1,8 @@
 /**
- * The live subjects of a stream that republishes what it stores, on a real
- * nats-server (what the edge's channel feed relies on): each subscription
- * gets only its subject, every message names its subject's previous
- * sequence, messages of several subjects arrive in stream order, and a
- * server restart is reported as a disconnect and then a reconnect.
+ * The live subjects of a stream that republishes what it stores, where only
+ * a real nats-server can show it: a server restart is reported as a
+ * disconnect and then a reconnect. (What both brokers do is in the contract
+ * suite, broker.contract.ts.)
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -35,35 +34,6 @@ describe("live subjects (JetStream RePublish)", () => {
     });
     return { name, subject: (s: string) => `ls${n}.${s}` };
   }
-
-  it("is there only for a stream that republishes all it stores", async () => {
-    assert.ok(await broker.liveSubjects((await stream()).name));
-    assert.equal(await broker.liveSubjects((await stream(false)).name), undefined);
-  });
-
-  it("hands each subscription its subject's messages, with the subject's previous sequence, in stream order", async () => {
-    const s = await stream();
-    const src = (await broker.liveSubjects(s.name))!;
-    const got: [string, number, number][] = [];
-    const offA = src.subscribe(s.subject("a"), (m, prev) => got.push(["a", m.seq, prev]));
-    const offB = src.subscribe(s.subject("b"), (m, prev) => got.push(["b", m.seq, prev]));
-    await src.flush();
-    for (const x of ["a", "b", "c", "b", "a", "a"]) await broker.publish(s.subject(x), new Uint8Array([1]));
-    await waitFor(() => got.length === 5, { what: "five live messages" });
-    assert.deepEqual(got, [
-      ["a", 1, 0],
-      ["b", 2, 0],
-      ["b", 4, 2],
-      ["a", 5, 1],
-      ["a", 6, 5],
-    ]);
-    assert.equal(await src.lastSeq(), 6);
-    const read: number[] = [];
-    for await (const m of src.read(2, 6, s.subject("b"))) read.push(m.seq);
-    assert.deepEqual(read, [2, 4]);
-    offA();
-    offB();
-  });
 
   it("reports a server restart as a disconnect, then a reconnect, and delivers again after it", async () => {
     const s = await stream();

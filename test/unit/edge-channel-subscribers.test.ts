@@ -1,13 +1,13 @@
-/** The channel actor's connection list: constant-time leave, and nobody skipped when one leaves mid-fan-out. */
+/** The channel subscriber list's connection list: constant-time leave, and nobody skipped when one leaves mid-fan-out. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { Connection } from "../../src/edge/connection.js";
-import { ChannelActor } from "../../src/edge/hub.js";
+import { ChannelSubscribers } from "../../src/edge/subscribers.js";
 import type { Entry } from "../../src/edge/types.js";
 
 /** A connection that records what it got, and can leave its channel while receiving (as a slow client does). */
 function fakeConnection(
-  actor: ChannelActor,
+  actor: ChannelSubscribers,
   got: Map<string, number[]>,
   name: string,
   leaves = false,
@@ -23,10 +23,10 @@ function fakeConnection(
 
 const entry = (seq: number): Entry => ({ seq, channel: "a", frame: Buffer.from(`${seq}`) });
 
-describe("ChannelActor", () => {
+describe("ChannelSubscribers", () => {
   it("delivers to every connection once, even when connections leave during their own delivery", () => {
     for (const leaving of [[0], [4], [0, 4], [1, 2, 3], [0, 1, 2, 3, 4]]) {
-      const actor = new ChannelActor();
+      const actor = new ChannelSubscribers();
       const got = new Map<string, number[]>();
       const names = ["c0", "c1", "c2", "c3", "c4"];
       for (const [i, n] of names.entries()) actor.add(fakeConnection(actor, got, n, leaving.includes(i)));
@@ -39,7 +39,7 @@ describe("ChannelActor", () => {
   });
 
   it("adds a connection once and removes any one of them", () => {
-    const actor = new ChannelActor();
+    const actor = new ChannelSubscribers();
     const got = new Map<string, number[]>();
     const cs = ["a", "b", "c"].map((n) => fakeConnection(actor, got, n));
     for (const c of cs) actor.add(c);

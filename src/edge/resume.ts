@@ -1,0 +1,164 @@
+/**
+ * Resumes: a connection that comes with a cursor gets every message of its
+ * channels after it, from the ring when the ring holds all of them, else
+ * from the stream, merged in sequence order, then live frames; a cursor it
+ * cannot honour gets an `event: reset` saying from where it continues.
+ */
+import type { Broker, StreamState } from "../broker/types.js";
+import type { Connection } from "./connection.js";
+import type { EventId } from "./event-id.js";
+import type { Framer } from "./frames.js";
+import { HistoryReader } from "./history.js";
+import type { ChannelInterest } from "./interest.js";
+import type { Ring } from "./ring.js";
+import { controlFrame } from "./sse-frame.js";
+import type { Entry } from "./types.js";
+
+export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
+
+export interface ResumerOptions {
+  broker: Broker;
+  /** The channel stream's name. */
+  stream: string;
+  /** The channel-stream subject prefix ("realer.ch"). */
+  prefix: string;
+  /** The stream's per-channel retention (`maxMsgsPerSubject`), to spot per-channel history loss. */
+  maxMsgsPerChannel?: number | undefined;
+  interest: ChannelInterest;
+  framer: Framer;
+  /** The ring of recent frames (replaced when the hub starts). */
+  ring: () => Ring;
+  /** The stream's identity, the first part of every SSE id. */
+  epoch: () => string;
+  /** The sequence of the newest message handed to the connections. */
+  dispatched: () => number;
+  idOf: (seq: number) => string;
+}
+
+export class Resumer {
+  readonly #o: ResumerOptions;
+  readonly #history: HistoryReader;
+  #state: Promise<StreamState> | undefined;
+
+  constructor(o: ResumerOptions) {
+    this.#o = o;
+    this.#history = new HistoryReader(o.broker, o.stream, o.prefix, (m) => o.framer.entry(m));
+  }
+
+  /** The sequence a connection on `channels` is complete up to once attached: the position, or later where a channel starts later. */
+  upTo(channels: readonly string[]): number {
+    let upTo = this.#o.dispatched();
+    for (const ch of channels) {
+      const since = this.#o.interest.sinceOf(ch);
+      if (since !== undefined && since > upTo) upTo = since;
+    }
+    return upTo;
+  }
+
+  /** Starts `conn`'s stream after `cursor` (attached already: live frames wait in its mailbox meanwhile). */
+  async resume(conn: Connection, cursor: EventId | undefined): Promise<ResumeOutcome> {
+    const o = this.#o;
+    const upTo = this.upTo(conn.channels);
+    if (cursor && cursor.epoch !== undefined && cursor.epoch !== o.epoch()) {
+      this.#reset(conn, conn.channels, upTo + 1, "epoch");
+      conn.cursor = upTo;
+      if (conn.resuming) conn.resumeWith([], upTo);
+      return "reset";
+    }
+    if (!cursor || cursor.seq === upTo) {
+      conn.cursor = upTo;
+      if (conn.resuming) conn.resumeWith([], upTo);
+      return "live";
+    }
+    const wanted = new Set(conn.channels);
+    conn.beginResume();
+    if (cursor.seq > upTo) {
+      // Another edge may be ahead of this one: wait for it, unless the stream never reached that far.
+      const { lastSeq } = await this.#streamState();
+      if (cursor.seq <= lastSeq) {
+        conn.cursor = cursor.seq;
+        conn.resumeWith([], cursor.seq);
+        return "live";
+      }
+      this.#reset(conn, conn.channels, upTo + 1, "unknown-id");
+      conn.cursor = upTo;
+      conn.resumeWith([], upTo);
+      return "reset";
+    }
+    const ring = o.ring();
+    if (
+      cursor.seq >= ring.floor &&
+      upTo === o.dispatched() &&
+      conn.channels.every((ch) => cursor.seq >= o.interest.ringCovers(ch))
+    ) {
+      conn.cursor = cursor.seq;
+      conn.resumeWith(
+        ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)),
+        upTo,
+      );
+      return "ring";
+    }
+    return this.#fromStream(conn, cursor.seq, upTo);
+  }
+
+  async #fromStream(conn: Connection, after: number, upTo: number): Promise<ResumeOutcome> {
+    const o = this.#o;
+    let outcome: ResumeOutcome = "stream";
+    const { firstSeq } = await this.#streamState();
+    let from = after + 1;
+    if (from < firstSeq) {
+      this.#reset(conn, conn.channels, firstSeq, "history-gone");
+      from = firstSeq;
+      outcome = "reset";
+    }
+    for (const ch of conn.channels) {
+      const next = o.interest.goneAfter(ch, from - 1, upTo);
+      if (next !== undefined) {
+        this.#reset(conn, [ch], next, "history-gone");
+        outcome = "reset";
+      }
+    }
+    const histories = await Promise.all(
+      conn.channels.map((ch) =>
+        this.#history.read(ch, from, upTo, (afterSeq) => {
+          const ring = o.ring();
+          return afterSeq >= ring.floor && afterSeq >= o.interest.ringCovers(ch) && upTo <= o.dispatched()
+            ? ring.slice(afterSeq, upTo, (c) => c === ch)
+            : undefined;
+        }),
+      ),
+    );
+    const cap = o.maxMsgsPerChannel;
+    const backlog: Entry[] = [];
+    histories.forEach((h, i) => {
+      // The stream keeps `cap` messages per channel: when all of them are after the
+      // cursor, older ones of this channel may have been dropped in between.
+      const first = h.entries[0];
+      if (cap !== undefined && cap > 0 && h.stored >= cap && first && first.seq > from) {
+        this.#reset(conn, [conn.channels[i]!], first.seq, "history-gone");
+        outcome = "reset";
+      }
+      for (const e of h.entries) backlog.push(e);
+    });
+    if (histories.length > 1) backlog.sort((a, b) => a.seq - b.seq);
+    conn.cursor = from - 1;
+    conn.resumeWith(backlog, upTo);
+    return outcome;
+  }
+
+  #reset(conn: Connection, channels: readonly string[], from: number, reason: string): void {
+    conn.control(controlFrame("reset", { channels, from: this.#o.idOf(from), reason }));
+  }
+
+  /** One stream-state request shared by every resume that needs it at the same time. */
+  #streamState(): Promise<StreamState> {
+    if (!this.#state) {
+      this.#state = this.#o.broker.streamState(this.#o.stream);
+      const clear = () => {
+        this.#state = undefined;
+      };
+      this.#state.then(clear, clear);
+    }
+    return this.#state;
+  }
+}
