@@ -84,6 +84,8 @@ export interface EdgeConfig {
   closeGraceMs: number;
   /** On shutdown every client is told to reconnect after a random delay up to this, ms. Default 5000. */
   drainSpreadMs: number;
+  /** How long a drain waits for the edge to verify what it delivered before it hands out cursors, ms. Default 5000. */
+  drainVerifyMs: number;
   /** Origins allowed to subscribe from another site; ["*"] allows any. Default ["*"]. */
   corsOrigins: string[];
   /** Core NATS subject prefix on which edges share subscriber counts. Default "realer.occupancy". */
@@ -204,6 +206,7 @@ export function defaultConfig(): RealerConfig {
       stallTimeoutMs: 30_000,
       closeGraceMs: 5_000,
       drainSpreadMs: 5_000,
+      drainVerifyMs: 5_000,
       corsOrigins: ["*"],
       occupancySubject: "realer.occupancy",
       occupancyIntervalMs: 5_000,
@@ -307,6 +310,7 @@ export function configFromEnv(
       maxQueuedFrames: int(env, "REALER_MAX_QUEUED_FRAMES", base.edge.maxQueuedFrames, 1),
       stallTimeoutMs: int(env, "REALER_STALL_TIMEOUT_MS", base.edge.stallTimeoutMs, 100),
       drainSpreadMs: int(env, "REALER_DRAIN_SPREAD_MS", base.edge.drainSpreadMs),
+      drainVerifyMs: int(env, "REALER_DRAIN_VERIFY_MS", base.edge.drainVerifyMs),
       corsOrigins: env.REALER_CORS_ORIGINS
         ? env.REALER_CORS_ORIGINS.split(",")
             .map((o) => o.trim())

@@ -64,6 +64,12 @@ export interface ChannelFeedOptions {
   syncMs?: number;
   /** Live messages held during a round; past it they are dropped and read back from the stream. Default 10000. */
   maxHeld?: number;
+  /**
+   * Messages the stream keeps per subject: when a read of a subject finds
+   * that many, all after what was handed over, older ones may have been
+   * pushed out unseen, and are said gone.
+   */
+  maxMsgsPerSubject?: number | undefined;
 }
 
 interface Item {
@@ -362,10 +368,15 @@ export class ChannelFeed {
       }
       throw err;
     }
+    const capped = this.#capped(read);
     if (!holding && !this.#held) {
       // A sweep while live messages were handed over as they came: what it found is late or new.
       read.sort((a, b) => a.m.seq - b.m.seq);
-      for (const it of read) if (this.#unsubscribe.has(it.subject)) this.#take(it);
+      for (const it of read) {
+        if (!this.#unsubscribe.has(it.subject)) continue;
+        this.#capGone(it, capped);
+        this.#take(it);
+      }
       this.#verifiedUpTo(last);
       return true;
     }
@@ -390,7 +401,10 @@ export class ChannelFeed {
     let blocked = false;
     for (const it of items) {
       if (!this.#unsubscribe.has(it.subject)) continue;
-      if (!blocked && it.m.seq <= last) this.#declareGone(it, covered);
+      if (!blocked && it.m.seq <= last) {
+        this.#declareGone(it, covered);
+        this.#capGone(it, capped);
+      }
       if (blocked || (it.m.seq > last && more()) || !this.#take(it)) {
         keep.push(it);
         // After a gap, nothing later may pass the missing messages.
@@ -406,6 +420,38 @@ export class ChannelFeed {
     }
     for (const p of established) p.resolve(last);
     return progressed || keep.length === 0;
+  }
+
+  /**
+   * Per subject, the first message of a read that found the subject's whole
+   * kept history new (`maxMsgsPerSubject` of them, the first not right after
+   * what was handed over): older ones may have been pushed out unseen.
+   */
+  #capped(read: readonly Item[]): Map<string, number> {
+    const out = new Map<string, number>();
+    const cap = this.#o.maxMsgsPerSubject;
+    if (!cap || cap <= 0) return out;
+    const counts = new Map<string, { first: number; count: number }>();
+    for (const it of read) {
+      const c = counts.get(it.subject);
+      if (c) {
+        c.count++;
+        if (it.m.seq < c.first) c.first = it.m.seq;
+      } else counts.set(it.subject, { first: it.m.seq, count: 1 });
+    }
+    for (const [s, c] of counts) {
+      const last = this.#last.get(s);
+      if (last !== undefined && c.count >= cap && c.first > last + 1) out.set(s, c.first);
+    }
+    return out;
+  }
+
+  /** Before the first read message of a subject whose older messages may have been pushed out: say so. */
+  #capGone(it: Item, capped: Map<string, number>): void {
+    if (capped.get(it.subject) !== it.m.seq) return;
+    capped.delete(it.subject);
+    const last = this.#last.get(it.subject);
+    if (last !== undefined && it.m.seq > last + 1) this.#o.onGone?.(it.subject, last, it.m.seq);
   }
 
   /**

@@ -28,6 +28,7 @@ export async function createEdge(broker: Broker, cfg: RealerConfig, log: Logger)
     ringSize: cfg.edge.ringSize,
     heartbeatMs: cfg.edge.heartbeatMs,
     verifyMs: cfg.edge.verifyMs,
+    drainVerifyMs: cfg.edge.drainVerifyMs,
     unwatchAfterMs: cfg.edge.unwatchAfterMs,
     maxIdleChannels: cfg.edge.maxIdleChannels,
     log: log.child({ component: "hub" }),

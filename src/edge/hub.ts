@@ -147,6 +147,7 @@ export class Hub {
       onGone: (subject, after, next) => this.#gone(subject, after, next),
       onRepair: (reason) => edgeMetrics.tailRepaired.inc({ reason }),
       onError: (err) => o.log.warn({ err }, "channel subscriptions: a round failed; retrying"),
+      maxMsgsPerSubject: o.maxMsgsPerChannel,
       ...(o.verifyMs !== undefined ? { syncMs: o.verifyMs } : {}),
     });
     const interest = new ChannelInterest({

@@ -70,18 +70,23 @@ class ScriptedStream implements LiveSubjectSource {
   }
 }
 
-function feedOn(src: ScriptedStream, opts: { syncMs?: number; maxHeld?: number } = {}) {
+function feedOn(src: ScriptedStream, opts: { syncMs?: number; maxHeld?: number; cap?: number } = {}) {
   const got: { seq: number; subject: string; late: boolean }[] = [];
   const repaired: string[] = [];
+  const gone: [string, number, number][] = [];
+  const errors: unknown[] = [];
   const feed = new ChannelFeed({
     source: src,
     position: src.msgs.length,
     onMessage: (m, late) => got.push({ seq: m.seq, subject: m.subject, late }),
+    onGone: (s, after, next) => gone.push([s, after, next]),
+    onError: (err) => errors.push(err),
+    maxMsgsPerSubject: opts.cap,
     onRepair: (r) => repaired.push(r),
     syncMs: opts.syncMs ?? 60_000,
     ...(opts.maxHeld !== undefined ? { maxHeld: opts.maxHeld } : {}),
   });
-  return { feed, got, repaired, seqs: () => got.map((g) => g.seq) };
+  return { feed, got, repaired, gone, errors, seqs: () => got.map((g) => g.seq) };
 }
 
 describe("ChannelFeed", () => {
@@ -134,6 +139,63 @@ describe("ChannelFeed", () => {
     assert.ok(got.every((g) => !g.late));
     assert.deepEqual(repaired, ["gap"]);
     assert.deepEqual(src.reads.at(-1), { from: 2, to: 3, subject: "a" });
+    feed.stop();
+  });
+
+  it("declares gone a missing message the stream deleted before the repair read, and moves on", async () => {
+    const src = new ScriptedStream();
+    const { feed, got, seqs, gone } = feedOn(src);
+    await Promise.all([feed.watch("a"), feed.watch("b")]);
+    src.drop.add(1);
+    src.store("a"); // lost live
+    src.msgs[0] = { ...src.msgs[0]!, subject: "deleted" }; // gone from the stream before anyone reads it
+    src.store("a"); // shows a@1 missing
+    await waitFor(() => got.length === 1, { what: "the live message after the gone one" });
+    assert.deepEqual(gone, [["a", 0, 2]]);
+    src.store("b");
+    src.store("a");
+    assert.deepEqual(seqs(), [2, 3, 4], "nothing held back any more");
+    assert.equal(feed.repairing, false);
+    feed.stop();
+  });
+
+  it("says gone what the per-subject cap may have pushed out while it was not listening", async () => {
+    const src = new ScriptedStream();
+    const { feed, seqs, gone } = feedOn(src, { cap: 1 });
+    await feed.watch("a");
+    src.store("a");
+    src.online = false;
+    src.store("b");
+    src.store("a");
+    src.msgs[2] = { ...src.msgs[2]!, subject: "pushed-out" };
+    src.store("a");
+    src.online = true;
+    src.emit("reconnect");
+    await waitFor(() => seqs().length === 2, { what: "the recovery" });
+    assert.deepEqual(seqs(), [1, 4]);
+    assert.deepEqual(gone, [["a", 1, 4]]);
+    feed.stop();
+  });
+
+  it("retries a failing round with a growing delay, not in a busy loop", async () => {
+    const src = new ScriptedStream();
+    const { feed, errors } = feedOn(src);
+    const fail = src.lastSeq.bind(src);
+    let failing = true;
+    src.lastSeq = async () => {
+      if (failing) {
+        src.lastSeqCalls++;
+        throw new Error("stream unavailable");
+      }
+      return fail();
+    };
+    const watching = feed.watch("a");
+    const started = Date.now();
+    await waitFor(() => errors.length >= 4, { what: "four failed rounds" });
+    // 100 + 200 + 400 ms of backoff at least between the first and the fourth.
+    assert.ok(Date.now() - started >= 700, `backed off (${Date.now() - started} ms)`);
+    failing = false;
+    assert.equal(await watching, 0);
     feed.stop();
   });
 
