@@ -4,8 +4,8 @@
  * so a test only picks free ports and passes its edges. `servers()` reads the stats
  * page: which edges the health checks hold in rotation.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { type Daemon, startDaemon, threeTries } from "./daemon.js";
 import { freePort } from "./ports.js";
 import { requireTool } from "./tools.js";
 import { waitFor } from "./wait.js";
@@ -28,19 +28,15 @@ export interface ServerState {
 }
 export type ServerStates = Record<string, ServerState>;
 
-export interface RunningHaproxy {
+export interface RunningHaproxy extends Daemon {
   /** Where clients connect, e.g. http://127.0.0.1:PORT. */
   url: string;
   /** The stats listener: `${statsUrl}/stats`, `${statsUrl}/metrics`. */
   statsUrl: string;
-  proc: ChildProcess;
-  /** What HAProxy printed (its log lines), the last 64 kB. */
-  output(): string;
   /** The state of each edge (edge1, edge2) in the realer_edges backend. */
   servers(): Promise<ServerStates>;
   /** Polls the stats page until `edge` ("edge1", "edge2") is in `state` ("UP", "DOWN"); resolves with it. */
   waitForServer(edge: string, state: string, timeoutMs?: number): Promise<ServerState>;
-  stop(): Promise<void>;
 }
 
 const hostPort = (edge: string) => (edge.includes("://") ? new URL(edge).host : edge);
@@ -75,69 +71,32 @@ export function serverStates(csv: string, backend = "realer_edges"): ServerState
 
 export async function startHaproxy(o: HaproxyOptions): Promise<RunningHaproxy> {
   const bin = requireTool("haproxy");
-  // The ports are picked free and bound a moment later: another process may take one in between. Three tries.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await launch(bin, o);
-    } catch (err) {
-      if (attempt === 3) throw err;
-    }
-  }
-}
-
-async function launch(bin: string, o: HaproxyOptions): Promise<RunningHaproxy> {
-  const port = await freePort();
-  const statsPort = await freePort();
-  const env = haproxyEnv({ ...o, bind: `127.0.0.1:${port}`, statsBind: `127.0.0.1:${statsPort}` });
-  // -db: stay in the foreground and log to stdout (the config logs to stdout).
-  const proc = spawn(bin, ["-db", "-f", HAPROXY_CFG], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+  return threeTries(async () => {
+    const port = await freePort();
+    const statsPort = await freePort();
+    const env = haproxyEnv({ ...o, bind: `127.0.0.1:${port}`, statsBind: `127.0.0.1:${statsPort}` });
+    const statsUrl = `http://127.0.0.1:${statsPort}`;
+    const servers = async () => serverStates(await (await fetch(`${statsUrl}/stats;csv`)).text());
+    // -db: stay in the foreground; the config logs to stdout.
+    const d = await startDaemon(
+      bin,
+      ["-db", "-f", HAPROXY_CFG],
+      async () => Object.keys(await servers()).length === 2,
+      env,
+    );
+    return {
+      ...d,
+      url: `http://127.0.0.1:${port}`,
+      statsUrl,
+      servers,
+      waitForServer: (edge, state, timeoutMs = 15_000) =>
+        waitFor(
+          async () => {
+            const s = (await servers())[edge];
+            return s?.status === state ? s : undefined;
+          },
+          { timeoutMs, what: `haproxy to see ${edge} ${state}` },
+        ),
+    };
   });
-  let out = "";
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-65_536);
-  };
-  proc.stdout!.on("data", keep);
-  proc.stderr!.on("data", keep);
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const statsUrl = `http://127.0.0.1:${statsPort}`;
-  const servers = async () => serverStates(await (await fetch(`${statsUrl}/stats;csv`)).text());
-  const stop = async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGTERM");
-    await exited;
-  };
-  const died = exited.then(() => {
-    throw new Error(`haproxy exited with ${proc.exitCode}: ${out}`);
-  });
-  died.catch(() => {});
-  try {
-    await Promise.race([
-      waitFor(async () => Object.keys(await servers()).length === 2, {
-        timeoutMs: 10_000,
-        what: "haproxy stats",
-      }),
-      died,
-    ]);
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    url,
-    statsUrl,
-    proc,
-    output: () => out,
-    servers,
-    waitForServer: (edge, state, timeoutMs = 15_000) =>
-      waitFor(
-        async () => {
-          const s = (await servers())[edge];
-          return s?.status === state ? s : undefined;
-        },
-        { timeoutMs, what: `haproxy to see ${edge} ${state}` },
-      ),
-    stop,
-  };
 }
