@@ -25,10 +25,10 @@ import { ensureStreams } from "../src/cli/wiring.js";
 import { defaultConfig } from "../src/config/config.js";
 import { channelSubject } from "../src/events/channel.js";
 import { encodeChannelMessage } from "../src/events/envelope.js";
+import { sample } from "../src/loadtest/proc-stats.js";
+import { Publisher } from "../src/loadtest/publisher.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
-import { sample } from "./edge/proc-stats.js";
-import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

@@ -21,11 +21,11 @@ import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
 import { defaultConfig } from "../src/config/config.js";
 import { CommentCreated, registerComments } from "../src/demo/comments.js";
 import { EventRegistry } from "../src/events/registry.js";
+import { sample } from "../src/loadtest/proc-stats.js";
+import { Publisher } from "../src/loadtest/publisher.js";
 import { connectProducer } from "../src/producer/connect.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
-import { sample } from "./edge/proc-stats.js";
-import { Publisher } from "./edge/publisher.js";
 
 const RATE = Number(process.env.BENCH_RATE ?? 500);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);

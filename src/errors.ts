@@ -221,6 +221,27 @@ export const ConsumerNotFound = define(
   "client",
 );
 
+// Load tests (realer bench)
+export const BenchOptionInvalid = define("REALER_ERR_BENCH_OPTION_INVALID", "%s", 2, "client");
+export const BenchRemoteTarget = define(
+  "REALER_ERR_BENCH_REMOTE_TARGET",
+  "%s resolves to %s, which is not a loopback address: pass --allow-remote (allowRemote) to load a server on another machine",
+  2,
+  "client",
+);
+export const BenchNoSubscribers = define(
+  "REALER_ERR_BENCH_NO_SUBSCRIBERS",
+  "no subscriber could open a stream at %s: %s",
+  503,
+  "fatal",
+);
+export const BenchPublishRefused = define(
+  "REALER_ERR_BENCH_PUBLISH_REFUSED",
+  "the target refused every publish: HTTP %s %s",
+  502,
+  "fatal",
+);
+
 // Operators (replay, dlq, audit, admin)
 export const ReplayRangeInvalid = define(
   "REALER_ERR_REPLAY_RANGE",

@@ -21,11 +21,11 @@ import { Session } from "node:inspector/promises";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { channelSubject } from "../../src/events/channel.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
+import { marker } from "../../src/loadtest/marker.js";
+import { Publisher } from "../../src/loadtest/publisher.js";
 import { startNatsServer } from "../../test/helpers/nats-server.js";
 import { startStack, testConfig } from "../../test/helpers/stack.js";
-import { LoadGen } from "./loadgen.js";
-import { marker } from "./marker.js";
-import { Publisher } from "./publisher.js";
+import { openSubscribers } from "./system.js";
 
 const SUBS = Number(process.env.SUBS ?? 10_000);
 const CHANNELS = Number(process.env.CHANNELS ?? 100);
@@ -53,19 +53,18 @@ const cfg = testConfig((c) => {
 const stack = await startStack(broker, { cfg, worker: false });
 const url = new URL(stack.edge!.url);
 const channelOf = Array.from({ length: SUBS }, (_, i) => i % CHANNELS);
-const lg = await LoadGen.start({
+const lg = await openSubscribers({
   host: url.hostname,
   port: Number(url.port),
   paths: channelOf.map((c) => `/v1/sse?channel=thread:c${c}`),
   channelOf,
   processes: Math.max(2, Math.ceil(SUBS / 5000)),
-  maxPerChannel: Math.ceil((RATE * (SECONDS + 5)) / CHANNELS) + 16,
 });
 const pubBroker = await JetStreamBroker.connect({ servers: nats.url, name: "bench-publisher" });
 const publisher = new Publisher(CHANNELS, async (ch, n, t) => {
   const channel = `thread:c${ch}`;
   const eventId = randomUUID();
-  const data = JSON.stringify({ id: marker(n, t), threadId: `c${ch}`, author: "bench", html: "" });
+  const data = JSON.stringify({ id: marker(ch, n, t), threadId: `c${ch}`, author: "bench", html: "" });
   await pubBroker.publish(
     channelSubject(cfg.subjects.channels, channel),
     encodeChannelMessage({ channel, eventId, type: "comment.created", data }),

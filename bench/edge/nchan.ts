@@ -8,8 +8,8 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { marker } from "./marker.js";
-import { tree } from "./proc-stats.js";
+import { marker } from "../../src/loadtest/marker.js";
+import { tree } from "../../src/loadtest/proc-stats.js";
 import { freePort, padded, poster, type SystemUnderTest, waitForPort } from "./system.js";
 
 const NGINX = "/usr/sbin/nginx";
@@ -103,7 +103,7 @@ export async function startNchan(o: NchanOptions): Promise<SystemUnderTest> {
     host: "127.0.0.1",
     port,
     subscribePath: (ch) => `/sub/c${ch}`,
-    publish: (ch, n, t) => post(`/pub/c${ch}`, padded(marker(n, t), o.messageBytes), "text/plain"),
+    publish: (ch, n, t) => post(`/pub/c${ch}`, padded(marker(ch, n, t), o.messageBytes), "text/plain"),
     pids: () => ({ edge: tree(proc.pid!) }),
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");

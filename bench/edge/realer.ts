@@ -15,11 +15,11 @@ import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { channelSubject } from "../../src/events/channel.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
+import { marker } from "../../src/loadtest/marker.js";
+import { tree } from "../../src/loadtest/proc-stats.js";
 import { connectProducer } from "../../src/producer/connect.js";
 import type { Producer } from "../../src/producer/producer.js";
 import { type NatsServer, startNatsServer } from "../../test/helpers/nats-server.js";
-import { marker } from "./marker.js";
-import { tree } from "./proc-stats.js";
 import { freePort, poster, type SystemUnderTest, waitForPort } from "./system.js";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -93,7 +93,7 @@ const stopped = (p: ChildProcess) =>
 /** The event both full paths publish: comment `n` of thread `c<ch>`, its id the marker (marker.ts). */
 const commentBody = (ch: number, n: number, tUs: number) => ({
   comment: {
-    id: marker(n, tUs),
+    id: marker(ch, n, tUs),
     threadId: `c${ch}`,
     author: "bench",
     text: "",
@@ -176,7 +176,7 @@ async function startOn(
     publish = async (ch, n, t) => {
       const channel = `thread:c${ch}`;
       const data = JSON.stringify({
-        id: marker(n, t),
+        id: marker(ch, n, t),
         threadId: `c${ch}`,
         author: "bench",
         html: "",

@@ -4,10 +4,10 @@
  * with the rate raised until deliveries stop keeping up, (d) idle memory
  * per connection. Every run is bounded in time.
  */
-import { LoadGen, type Totals } from "./loadgen.js";
-import { sampleAll } from "./proc-stats.js";
-import { Publisher } from "./publisher.js";
-import type { SystemUnderTest } from "./system.js";
+import type { Fleet, FleetReport } from "../../src/loadtest/fleet.js";
+import { sampleAll } from "../../src/loadtest/proc-stats.js";
+import { Publisher } from "../../src/loadtest/publisher.js";
+import { openSubscribers, type SystemUnderTest } from "./system.js";
 
 export interface TrafficResult {
   system: string;
@@ -60,32 +60,25 @@ export const KEPT_UP_P99_MS = 1_000;
 /** Opens `connections` SSE connections, connection i on channel i % channels. */
 function connectLoad(
   sys: SystemUnderTest,
-  o: {
-    connections: number;
-    channels: number;
-    clientProcesses: number;
-    maxPerChannel: number;
-    concurrency?: number;
-  },
-): Promise<LoadGen> {
+  o: { connections: number; channels: number; clientProcesses: number; concurrency?: number },
+): Promise<Fleet> {
   const channelOf = Array.from({ length: o.connections }, (_, i) => i % o.channels);
-  return LoadGen.start({
+  return openSubscribers({
     host: sys.host,
     port: sys.port,
     paths: channelOf.map((c) => sys.subscribePath(c)),
     channelOf,
     processes: o.clientProcesses,
-    maxPerChannel: o.maxPerChannel,
     ...(o.concurrency ? { concurrency: o.concurrency } : {}),
   });
 }
 
-/** Waits until nothing is missing any more, or the grace period ends (polling the clients' tallies). */
-async function drain(lg: LoadGen, to: number[], graceMs = GRACE_MS): Promise<Totals> {
+/** Waits until nothing of [from, to) is missing any more, or the grace period ends (polling the clients' tallies). */
+async function drain(lg: Fleet, from: number[], to: number[], graceMs = GRACE_MS): Promise<FleetReport> {
   const deadline = Date.now() + graceMs;
   for (;;) {
-    const t = await lg.report(to);
-    if (t.lost === 0 || Date.now() > deadline) return t;
+    const t = await lg.report(from, to);
+    if (t.totals.lost === 0 || Date.now() > deadline) return t;
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -93,11 +86,12 @@ async function drain(lg: LoadGen, to: number[], graceMs = GRACE_MS): Promise<Tot
 /** One measured window at one rate on connections already open. */
 async function window(
   sys: SystemUnderTest,
-  lg: LoadGen,
+  lg: Fleet,
   pub: Publisher,
   o: { subs: number; channels: number; rate: number; durationMs: number },
 ): Promise<TrafficResult> {
-  lg.measure([...pub.next]);
+  const from = [...pub.next];
+  lg.measure(from);
   const pids = sys.pids();
   // One read of /proc per process at each end; totals and the edge's share are sums of the roles'.
   const sampleRoles = () => Object.entries(pids).map(([role, ps]) => [role, sampleAll(ps)] as const);
@@ -106,7 +100,8 @@ async function window(
   const t0 = performance.now();
   const p = await pub.run(o.rate, o.durationMs);
   const to = [...pub.next];
-  const t = await drain(lg, to);
+  const r = await drain(lg, from, to);
+  const t = { ...r.window, lost: r.totals.lost, closes: r.totals.closes };
   const elapsedS = (performance.now() - t0) / 1000;
   const roles1 = sampleRoles();
   const gen1 = sampleAll(lg.pids);
@@ -144,7 +139,7 @@ async function window(
     deliveries: t.deliveries,
     lost: t.lost,
     duplicates: t.duplicates,
-    dropped: t.dropped,
+    dropped: t.closes,
     p50Ms: ms(t.latency.quantile(0.5)),
     p90Ms: ms(t.latency.quantile(0.9)),
     p99Ms: ms(t.latency.quantile(0.99)),
@@ -161,7 +156,7 @@ async function window(
       t.lost === 0 &&
       t.duplicates === 0 &&
       p.failed === 0 &&
-      t.dropped === 0 &&
+      t.closes === 0 &&
       p.achievedRate >= 0.95 * o.rate &&
       t.latency.quantile(0.99) <= KEPT_UP_P99_MS * 1000,
   };
@@ -184,8 +179,8 @@ export interface TrafficOptions {
 
 async function withLoad<T>(
   sys: SystemUnderTest,
-  o: TrafficOptions & { maxPerChannel: number },
-  body: (lg: LoadGen, pub: Publisher) => Promise<T>,
+  o: TrafficOptions,
+  body: (lg: Fleet, pub: Publisher) => Promise<T>,
 ): Promise<T & { total: RunTotals }> {
   const lg = await connectLoad(sys, { ...o, connections: o.subs });
   try {
@@ -196,11 +191,10 @@ async function withLoad<T>(
     }
     const pub = new Publisher(o.channels, (ch, n, t) => sys.publish(ch, n, t));
     const result = await body(lg, pub);
-    lg.measure(new Array<number>(o.channels).fill(0));
-    const t = await drain(lg, [...pub.next], FINAL_GRACE_MS);
+    const t = (await drain(lg, new Array<number>(o.channels).fill(0), [...pub.next], FINAL_GRACE_MS)).totals;
     return {
       ...result,
-      total: { deliveries: t.deliveries, lost: t.lost, duplicates: t.duplicates, dropped: t.dropped },
+      total: { deliveries: t.delivered, lost: t.lost, duplicates: t.duplicates, dropped: t.closes },
     };
   } finally {
     await lg.close();
@@ -212,8 +206,7 @@ export function steady(
   sys: SystemUnderTest,
   o: TrafficOptions & { rate: number; durationMs: number },
 ): Promise<{ window: TrafficResult; total: RunTotals }> {
-  const maxPerChannel = Math.ceil((o.rate * (o.durationMs + o.warmupMs)) / 1000 / o.channels) + 16;
-  return withLoad(sys, { ...o, maxPerChannel }, async (lg, pub) => {
+  return withLoad(sys, o, async (lg, pub) => {
     await pub.run(o.rate, o.warmupMs);
     return { window: await window(sys, lg, pub, o) };
   });
@@ -224,9 +217,7 @@ export function rising(
   sys: SystemUnderTest,
   o: TrafficOptions & { rates: number[]; stepMs: number },
 ): Promise<{ steps: TrafficResult[]; best: TrafficResult | undefined; total: RunTotals }> {
-  const maxPerChannel =
-    Math.ceil((o.rates.reduce((s, r) => s + r, 0) * o.stepMs + o.rates[0]! * o.warmupMs) / 1000) + 16;
-  return withLoad(sys, { ...o, maxPerChannel }, async (lg, pub) => {
+  return withLoad(sys, o, async (lg, pub) => {
     await pub.run(o.rates[0]!, o.warmupMs);
     const steps: TrafficResult[] = [];
     for (const rate of o.rates) {
@@ -259,7 +250,7 @@ export async function idle(
 ): Promise<IdleResult> {
   const edgePids = () => sys.pids().edge;
   const before = await settledRss(edgePids, 5_000);
-  const lg = await connectLoad(sys, { ...o, maxPerChannel: 1, concurrency: 64 });
+  const lg = await connectLoad(sys, { ...o, concurrency: 64 });
   try {
     const after = await settledRss(edgePids);
     const mb = (b: number) => Math.round(b / 1e5) / 10;

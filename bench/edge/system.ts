@@ -1,6 +1,7 @@
 /** What a scenario needs from a system under test (nchan or realer), whatever runs inside it. */
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
+import { Fleet, takeSourceAddresses } from "../../src/loadtest/fleet.js";
 
 export interface SystemUnderTest {
   /** Shown in reports, e.g. "nchan (1 worker)". */
@@ -70,3 +71,30 @@ export function poster(
 /** Pads a marker to `size` bytes, so both systems write frames of about the same size. */
 export const padded = (m: string, size: number): string =>
   m.length >= size ? m : m + "x".repeat(size - m.length);
+
+/** Opens SSE connections to host:port, connection i on `paths[i]` expecting the markers of channel `channelOf[i]`. */
+export function openSubscribers(o: {
+  host: string;
+  port: number;
+  paths: string[];
+  channelOf: number[];
+  processes: number;
+  concurrency?: number;
+}): Promise<Fleet> {
+  const processes = Math.max(1, Math.min(o.processes, o.paths.length));
+  return Fleet.start({
+    target: {
+      address: o.host,
+      port: o.port,
+      tls: false,
+      hostHeader: `${o.host}:${o.port}`,
+      extraHeaders: "",
+    },
+    subscribers: o.paths.map((path, id) => ({ id, channel: o.channelOf[id]!, path })),
+    processes,
+    // One source address per process, as many connections as the process holds on each.
+    localAddresses: takeSourceAddresses(processes),
+    originUs: Date.now() * 1000,
+    ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+  });
+}

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { codeOf } from "../errors.js";
 import { registerAudit } from "./audit.js";
+import { registerBench } from "./bench.js";
 import { registerDlq } from "./dlq.js";
 import { registerIngest } from "./ingest.js";
 import { registerInspect } from "./inspect.js";
@@ -24,6 +25,7 @@ registerDlq(program);
 registerInspect(program);
 registerAudit(program);
 registerIngest(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

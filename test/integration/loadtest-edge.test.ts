@@ -1,0 +1,93 @@
+/**
+ * `runBench` against a real realer (ingest -> worker -> edge, in this
+ * process) on each broker: every message of a channel reaches every
+ * subscriber of it once and in order, through the HTTP ingest with an API
+ * key; without the key, the run stops with the ingest's answer.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import type { Broker } from "../../src/broker/types.js";
+import { runBench } from "../../src/loadtest/bench.js";
+import { startJetStream } from "../helpers/nats-server.js";
+import { type Stack, startStack, testConfig } from "../helpers/stack.js";
+
+const KEY = "bench-test-key";
+
+const brokers: [string, () => Promise<{ broker: Broker; close(): Promise<void> }>][] = [
+  [
+    "memory",
+    async () => {
+      const broker = new MemoryBroker();
+      return { broker, close: () => broker.close() };
+    },
+  ],
+  ["jetstream", startJetStream],
+];
+
+for (const [name, open] of brokers) {
+  describe(`runBench against a realer edge on the ${name} broker`, () => {
+    let b: Awaited<ReturnType<typeof open>>;
+    let stack: Stack;
+    before(async () => {
+      b = await open();
+      stack = await startStack(b.broker, {
+        cfg: testConfig((c) => {
+          c.ingest.keys = [KEY];
+        }),
+      });
+    });
+    after(async () => {
+      await stack?.close();
+      await b?.close();
+    });
+
+    it("sees every message once and in order on every subscriber, published through the HTTP ingest", async () => {
+      const r = await runBench({
+        url: stack.edge!.url,
+        apiKey: KEY,
+        subscribers: 60,
+        channels: 4,
+        processes: 2,
+        // Two addresses' worth: the default per-address limit (1,000) is not what is tested here.
+        perAddress: 30,
+        rate: 80,
+        durationMs: 1_500,
+        graceMs: 10_000,
+      });
+      assert.equal(r.publish.sent, 120);
+      assert.equal(r.publish.failed, 0);
+      assert.equal(r.sourceAddresses, 2);
+      assert.equal(r.connect.openAtStart, 60);
+      assert.equal(r.totals.expected, 60 * 30);
+      assert.equal(r.totals.delivered, 60 * 30);
+      assert.deepEqual(
+        [r.totals.lost, r.totals.duplicates, r.totals.outOfOrder, r.totals.strays],
+        [0, 0, 0, 0],
+      );
+      assert.deepEqual([r.totals.resets, r.totals.errors, r.totals.closes, r.totals.failures], [0, 0, 0, 0]);
+      assert.ok(
+        r.latency.p50Ms !== null && r.latency.p50Ms > 0 && r.latency.p99Ms! < 5_000,
+        JSON.stringify(r.latency),
+      );
+      assert.ok(r.series.some((s) => s.deliveries > 0 && s.open === 60));
+    });
+
+    it("refuses to publish without the ingest's API key, saying what the server answered", async () => {
+      await assert.rejects(
+        runBench({
+          url: stack.edge!.url,
+          subscribers: 2,
+          channels: 1,
+          rate: 50,
+          durationMs: 500,
+          graceMs: 0,
+        }),
+        (err: Error & { code?: string }) =>
+          err.code === "REALER_ERR_BENCH_PUBLISH_REFUSED" &&
+          /401/.test(err.message) &&
+          /INGEST_UNAUTHORIZED/.test(err.message),
+      );
+    });
+  });
+}
