@@ -55,6 +55,9 @@ import type {
 } from "./types.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+
+/** A StreamSpec limit in JetStream's terms: absent or 0 is `none`. */
+const limitOr = (v: number | undefined, none: number): number => (v !== undefined && v > 0 ? v : none);
 /** How long a publish waits for the stream to store it (the v3 client's default for JetStream requests), ms. */
 const PUBLISH_TIMEOUT_MS = 5_000;
 /** The v3 client refuses pull expiries under one second. */
@@ -307,10 +310,10 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     const cfg = {
       name: spec.name,
       subjects: spec.subjects,
-      max_age: nanos(spec.maxAgeMs ?? 0),
-      max_msgs: spec.maxMsgs ?? -1,
-      max_bytes: spec.maxBytes ?? -1,
-      max_msgs_per_subject: spec.maxMsgsPerSubject ?? -1,
+      max_age: nanos(limitOr(spec.maxAgeMs, 0)),
+      max_msgs: limitOr(spec.maxMsgs, -1),
+      max_bytes: limitOr(spec.maxBytes, -1),
+      max_msgs_per_subject: limitOr(spec.maxMsgsPerSubject, -1),
       duplicate_window: nanos(spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
       storage: spec.storage === "memory" ? StorageType.Memory : StorageType.File,
       num_replicas: spec.replicas ?? 1,

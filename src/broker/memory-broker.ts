@@ -6,7 +6,10 @@
  */
 import { ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { AsyncQueue, iterableFetch } from "./async-queue.js";
+import { MemoryConsumer, type PendingFetch } from "./memory-consumer.js";
+import { DedupeWindow, SubjectCounts, Wakeup } from "./memory-limits.js";
 import { LiveFaultState, type LiveFaults, MemoryLive } from "./memory-live.js";
+import { MessageLog, ownBytes } from "./message-log.js";
 import { subjectMatches } from "./subject.js";
 import type {
   Broker,
@@ -26,18 +29,27 @@ import type {
   StreamState,
 } from "./types.js";
 
+/** A stream's duplicate window when its spec sets none, as on JetStream. */
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+
+const ALL_SUBJECTS = Symbol("all subjects");
+
+/** A limit of a spec: undefined, 0 and below mean none. */
+const limit = (v: number | undefined): number | undefined => (v !== undefined && v > 0 ? v : undefined);
 
 class MemoryStream {
   spec: StreamSpec;
-  readonly msgs: StoredMessage[] = [];
+  readonly msgs = new MessageLog();
   lastSeq = 0;
   readonly created = Date.now();
   bytes = 0;
-  readonly dedupe = new Map<string, { seq: number; at: number }>();
+  readonly dedupe = new DedupeWindow();
   readonly consumers = new Map<string, MemoryConsumer>();
   /** Its live subjects, when it republishes what it stores (set at creation, as on JetStream). */
   readonly live: MemoryLive | undefined;
+  readonly #subjects = new SubjectCounts();
+  /** Enforces max age and the duplicate window when nothing is published. */
+  readonly #wakeup = new Wakeup(() => this.trim(Date.now(), undefined));
 
   constructor(spec: StreamSpec, faults: LiveFaultState) {
     this.spec = spec;
@@ -56,7 +68,7 @@ class MemoryStream {
   *read(fromSeq: number, toSeq: number, subject = ">"): Iterable<StoredMessage> {
     let seq = fromSeq;
     while (seq <= toSeq) {
-      const m = this.msgs[this.indexFrom(seq)];
+      const m = this.msgs.at(this.indexFrom(seq));
       if (!m || m.seq > toSeq) return;
       seq = m.seq + 1;
       if (subjectMatches(subject, m.subject)) yield m;
@@ -64,43 +76,44 @@ class MemoryStream {
   }
 
   get firstSeq(): number {
-    return this.msgs[0]?.seq ?? this.lastSeq + 1;
+    return this.msgs.first()?.seq ?? this.lastSeq + 1;
+  }
+
+  get #window(): number {
+    return this.spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
   }
 
   /** Index of the first stored message with seq >= `seq`. */
   indexFrom(seq: number): number {
-    let lo = 0;
-    let hi = this.msgs.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.msgs[mid]!.seq < seq) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.msgs.indexFrom(seq);
   }
 
   get(seq: number): StoredMessage | undefined {
-    const m = this.msgs[this.indexFrom(seq)];
+    const m = this.msgs.at(this.indexFrom(seq));
     return m?.seq === seq ? m : undefined;
   }
 
   /** Removes the message at `seq`; false when none is stored there. */
   remove(seq: number): boolean {
     const i = this.indexFrom(seq);
-    const m = this.msgs[i];
-    if (m?.seq !== seq) return false;
-    this.msgs.splice(i, 1);
-    this.bytes -= m.data.byteLength;
-    this.live?.removed(m);
+    if (this.msgs.at(i)?.seq !== seq) return false;
+    this.#dropAt(i);
     return true;
+  }
+
+  /** Removes every message `gone` accepts; returns how many went. */
+  purge(gone: (m: StoredMessage) => boolean): number {
+    const removed = this.msgs.retain((m) => !gone(m));
+    for (const m of removed) this.#forget(m);
+    return removed.length;
   }
 
   store(subject: string, data: Uint8Array, opts: PublishOptions | undefined): PubAck {
     const now = Date.now();
-    const window = this.spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
     if (opts?.msgId) {
-      const seen = this.dedupe.get(opts.msgId);
-      if (seen && now - seen.at < window) return { stream: this.spec.name, seq: seen.seq, duplicate: true };
+      this.dedupe.expire(now, this.#window);
+      const seq = this.dedupe.seqOf(opts.msgId);
+      if (seq !== undefined) return { stream: this.spec.name, seq, duplicate: true };
     }
     const msg: StoredMessage = {
       subject,
@@ -111,203 +124,61 @@ class MemoryStream {
     };
     this.msgs.push(msg);
     this.bytes += data.byteLength;
-    if (opts?.msgId) this.dedupe.set(opts.msgId, { seq: msg.seq, at: now });
+    this.#subjects.add(subject, msg.seq);
+    if (opts?.msgId) this.dedupe.remember(opts.msgId, msg.seq, now);
     this.live?.stored(msg);
-    this.trim(now, window);
+    this.trim(now, subject);
     for (const c of this.consumers.values()) c.pump();
     return { stream: this.spec.name, seq: msg.seq, duplicate: false };
   }
 
-  trim(now: number, window: number): void {
-    const { maxMsgs, maxAgeMs, maxBytes, maxMsgsPerSubject } = this.spec;
-    const drop = () => {
-      const m = this.msgs.shift()!;
-      this.bytes -= m.data.byteLength;
-      this.live?.removed(m);
-    };
-    while (maxMsgs !== undefined && this.msgs.length > maxMsgs) drop();
-    while (maxBytes !== undefined && this.bytes > maxBytes && this.msgs.length > 0) drop();
-    while (maxAgeMs !== undefined && this.msgs.length > 0 && now - this.msgs[0]!.time > maxAgeMs) drop();
-    if (maxMsgsPerSubject !== undefined) {
-      const last = this.msgs[this.msgs.length - 1]!;
-      let count = 0;
-      for (let i = this.msgs.length - 1; i >= 0; i--) {
-        const m = this.msgs[i]!;
-        if (m.subject !== last.subject) continue;
-        if (++count > maxMsgsPerSubject) {
-          this.msgs.splice(i, 1);
-          this.bytes -= m.data.byteLength;
-          this.live?.removed(m);
-        }
-      }
+  /**
+   * Enforces the spec's limits as JetStream does (the oldest go first), and
+   * wakes up for the next expiry. Per subject, only `subjects`' count is
+   * checked: the one just stored, every one after a new spec, none on expiry.
+   */
+  trim(now: number, subjects: string | typeof ALL_SUBJECTS | undefined): void {
+    const maxMsgs = limit(this.spec.maxMsgs);
+    const maxBytes = limit(this.spec.maxBytes);
+    const maxAgeMs = limit(this.spec.maxAgeMs);
+    const perSubject = limit(this.spec.maxMsgsPerSubject);
+    while (maxMsgs !== undefined && this.msgs.length > maxMsgs) this.#dropAt(0);
+    while (maxBytes !== undefined && this.bytes > maxBytes && this.msgs.length > 0) this.#dropAt(0);
+    while (maxAgeMs !== undefined && this.msgs.length > 0 && now - this.msgs.first()!.time > maxAgeMs)
+      this.#dropAt(0);
+    if (perSubject !== undefined && subjects !== undefined) {
+      const over = subjects === ALL_SUBJECTS ? this.#subjects.subjects() : [subjects];
+      for (const s of over) while (this.#subjects.count(s) > perSubject) this.#dropOldestOf(s);
     }
-    // The dedupe map is ordered by insertion, so expired ids are at its front.
-    for (const [id, seen] of this.dedupe) {
-      if (now - seen.at < window) break;
-      this.dedupe.delete(id);
-    }
-  }
-}
-
-interface Claim {
-  count: number;
-  timer: NodeJS.Timeout | undefined;
-}
-
-interface PendingFetch {
-  remaining: number;
-  queue: AsyncQueue<Delivery>;
-}
-
-class MemoryConsumer {
-  spec: ConsumerSpec;
-  readonly #stream: MemoryStream;
-  /** Next stream sequence never delivered before. */
-  #cursor: number;
-  /** Claimed and not yet settled. */
-  readonly #claims = new Map<number, Claim>();
-  /** Sequences waiting for redelivery, with their delivery counts so far. */
-  readonly #ready: { seq: number; count: number }[] = [];
-  readonly #fetches: PendingFetch[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
-  /** Nak'ed sequences waiting out their delay, with their delivery counts. */
-  readonly #waiting = new Map<number, number>();
-
-  constructor(stream: MemoryStream, spec: ConsumerSpec) {
-    this.#stream = stream;
-    this.spec = spec;
-    this.#cursor = stream.firstSeq;
+    this.dedupe.expire(now, this.#window);
+    const oldest = this.msgs.first();
+    if (oldest && maxAgeMs !== undefined) this.#wakeup.at(oldest.time + maxAgeMs + 1);
+    const oldestId = this.dedupe.oldest();
+    if (oldestId !== undefined) this.#wakeup.at(oldestId + this.#window);
   }
 
-  addFetch(f: PendingFetch): void {
-    this.#fetches.push(f);
-    this.pump();
+  /** Stops the expiry timer (the broker is closing). */
+  stop(): void {
+    this.#wakeup.stop();
   }
 
-  removeFetch(f: PendingFetch): void {
-    const i = this.#fetches.indexOf(f);
-    if (i >= 0) this.#fetches.splice(i, 1);
+  #dropAt(i: number): void {
+    const m = this.msgs.removeAt(i);
+    if (m) this.#forget(m);
   }
 
-  /** Hands out whatever can be delivered now to the fetches waiting for it. */
-  pump(): void {
-    while (this.#fetches.length > 0 && this.#claims.size < this.spec.maxAckPending) {
-      const next = this.#next();
-      if (!next) return;
-      const f = this.#fetches[0]!;
-      this.#deliver(next.msg, next.count + 1, f);
-      if (--f.remaining === 0) {
-        this.#fetches.shift();
-        f.queue.end();
-      }
-    }
+  #forget(m: StoredMessage): void {
+    this.bytes -= m.data.byteLength;
+    this.#subjects.remove(m.subject);
+    this.live?.removed(m);
   }
 
-  /** Counts in JetStream's terms: naks waiting for redelivery are still ack pending. */
-  state(): ConsumerState {
-    const filter = this.spec.filterSubject ?? ">";
-    let pending = 0;
-    const msgs = this.#stream.msgs;
-    for (let i = this.#stream.indexFrom(this.#cursor); i < msgs.length; i++) {
-      if (subjectMatches(filter, msgs[i]!.subject)) pending++;
-    }
-    const unsettled: [number, number][] = [
-      ...[...this.#claims].map(([seq, c]): [number, number] => [seq, c.count]),
-      ...this.#ready.map((r): [number, number] => [r.seq, r.count]),
-      ...this.#waiting,
-    ];
-    const floor = unsettled.reduce((min, [seq]) => Math.min(min, seq - 1), this.#cursor - 1);
-    return {
-      stream: this.spec.stream,
-      name: this.spec.durable,
-      pending,
-      ackPending: unsettled.length,
-      redelivered: unsettled.filter(([, count]) => count > 1).length,
-      ackFloor: Math.max(0, floor),
-    };
-  }
-
-  close(): void {
-    for (const c of this.#claims.values()) clearTimeout(c.timer);
-    for (const t of this.#timers) clearTimeout(t);
-    for (const f of this.#fetches.splice(0)) f.queue.end();
-  }
-
-  #next(): { msg: StoredMessage; count: number } | undefined {
-    while (this.#ready.length > 0) {
-      const r = this.#ready.shift()!;
-      const msg = this.#stream.get(r.seq);
-      if (msg) return { msg, count: r.count };
-    }
-    const filter = this.spec.filterSubject ?? ">";
-    const msgs = this.#stream.msgs;
-    for (let i = this.#stream.indexFrom(this.#cursor); i < msgs.length; i++) {
-      const msg = msgs[i]!;
-      this.#cursor = msg.seq + 1;
-      if (subjectMatches(filter, msg.subject)) return { msg, count: 0 };
-    }
-    this.#cursor = Math.max(this.#cursor, this.#stream.lastSeq + 1);
-    return undefined;
-  }
-
-  #deliver(msg: StoredMessage, count: number, f: PendingFetch): void {
-    const claim: Claim = { count, timer: undefined };
-    const arm = () => {
-      clearTimeout(claim.timer);
-      claim.timer = setTimeout(() => this.#expire(msg.seq), this.spec.ackWaitMs);
-      claim.timer.unref();
-    };
-    this.#claims.set(msg.seq, claim);
-    arm();
-    let settled = false;
-    const settle = (then: () => void) => {
-      if (settled || this.#claims.get(msg.seq) !== claim) return;
-      settled = true;
-      clearTimeout(claim.timer);
-      this.#claims.delete(msg.seq);
-      then();
-      this.pump();
-    };
-    f.queue.push({
-      ...msg,
-      deliveryCount: count,
-      ack: () => settle(() => {}),
-      term: () => settle(() => {}),
-      nak: (delayMs = 0) => settle(() => this.#redeliver(msg.seq, count, delayMs)),
-      working: () => {
-        if (!settled && this.#claims.get(msg.seq) === claim) arm();
-      },
-    });
-  }
-
-  #expire(seq: number): void {
-    const claim = this.#claims.get(seq);
-    if (!claim) return;
-    this.#claims.delete(seq);
-    this.#redeliver(seq, claim.count, 0);
-    this.pump();
-  }
-
-  #redeliver(seq: number, count: number, delayMs: number): void {
-    if (this.spec.maxDeliver > 0 && count >= this.spec.maxDeliver) return;
-    const enqueue = () => {
-      let i = this.#ready.length;
-      while (i > 0 && this.#ready[i - 1]!.seq > seq) i--;
-      this.#ready.splice(i, 0, { seq, count });
-    };
-    if (delayMs <= 0) {
-      enqueue();
-      return;
-    }
-    this.#waiting.set(seq, count);
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      this.#waiting.delete(seq);
-      enqueue();
-      this.pump();
-    }, delayMs);
-    t.unref();
-    this.#timers.add(t);
+  #dropOldestOf(subject: string): void {
+    let i = this.indexFrom(this.#subjects.from(subject));
+    while (this.msgs.at(i)!.subject !== subject) i++;
+    this.#dropAt(i);
+    // Every message of the subject left is after the one dropped.
+    this.#subjects.advance(subject, this.msgs.at(i)?.seq ?? this.lastSeq + 1);
   }
 }
 
@@ -327,8 +198,10 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
 
   async ensureStream(spec: StreamSpec): Promise<void> {
     const s = this.#streams.get(spec.name);
-    if (s) s.spec = { ...spec };
-    else this.#streams.set(spec.name, new MemoryStream({ ...spec }, this.#faults));
+    if (s) {
+      s.spec = { ...spec };
+      s.trim(Date.now(), ALL_SUBJECTS);
+    } else this.#streams.set(spec.name, new MemoryStream({ ...spec }, this.#faults));
   }
 
   async liveSubjects(stream: string): Promise<LiveSubjectSource | undefined> {
@@ -350,7 +223,8 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
 
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
     for (const s of this.#streams.values()) {
-      if (s.spec.subjects.some((f) => subjectMatches(f, subject))) return s.store(subject, data, opts);
+      if (s.spec.subjects.some((f) => subjectMatches(f, subject)))
+        return s.store(subject, ownBytes(data), opts);
     }
     throw new StreamNotFound(`for subject ${subject}`);
   }
@@ -409,20 +283,13 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
   }
 
   async purge(stream: string, subject?: string): Promise<number> {
-    const s = this.#stream(stream);
-    const kept = s.msgs.filter((m) => !subjectMatches(subject ?? ">", m.subject));
-    const gone = s.msgs.length - kept.length;
-    const keep = new Set(kept);
-    for (const m of s.msgs) if (!keep.has(m)) s.live?.removed(m);
-    s.msgs.length = 0;
-    for (const m of kept) s.msgs.push(m);
-    s.bytes = kept.reduce((n, m) => n + m.data.byteLength, 0);
-    return gone;
+    return this.#stream(stream).purge((m) => subjectMatches(subject ?? ">", m.subject));
   }
 
   async seqAtTime(stream: string, timeMs: number): Promise<number> {
     const s = this.#stream(stream);
-    return s.msgs.find((m) => m.time >= timeMs)?.seq ?? s.lastSeq + 1;
+    for (const m of s.msgs) if (m.time >= timeMs) return m.seq;
+    return s.lastSeq + 1;
   }
 
   readonly #listeners = new Set<{ filter: string; fn: (subject: string, data: Uint8Array) => void }>();
@@ -447,6 +314,7 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
     this.#listeners.clear();
     this.#closed = true;
     for (const s of this.#streams.values()) {
+      s.stop();
       for (const c of s.consumers.values()) c.close();
       s.live?.close();
     }

@@ -17,7 +17,13 @@
  *   with no gap and no duplicate.
  */
 
-/** Messages kept by a stream, and for how long. Absent limits mean unlimited. */
+/**
+ * Messages kept by a stream, and for how long. An absent limit, or 0, means
+ * none. Both brokers enforce every limit, the oldest messages going first
+ * (the in-memory broker counts `maxBytes` in message data bytes, JetStream
+ * with subjects, headers and its own overhead); max age and the duplicate
+ * window hold with no publish too.
+ */
 export interface StreamSpec {
   /** Stream name, e.g. "REALER_EVENTS". */
   name: string;

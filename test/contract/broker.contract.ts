@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import type { Broker, BrokerAdmin, ConsumerState, Delivery, StoredMessage } from "../../src/broker/types.js";
 import { hasLiveSubjects, hasSignals, type LiveSubjects, type Signals } from "../../src/broker/types.js";
 import { waitFor } from "../helpers/wait.js";
+import { limitsContract } from "./broker-limits.js";
 
 export interface BrokerFixture {
   broker: Broker;
@@ -51,6 +52,8 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
     after(async () => {
       await fx?.close();
     });
+
+    limitsContract(() => broker);
 
     async function stream(opts: { maxMsgs?: number; duplicateWindowMs?: number } = {}) {
       const { stream, subj } = names();
