@@ -94,6 +94,7 @@ async function postComment(base: string, thread: string, n: number): Promise<voi
 
 const idOf = (data: string) => (JSON.parse(data) as { data: { id: string } }).data.id;
 
+// JetStream only: edge processes share a broker only through nats-server.
 describe("an edge cluster: several processes behind one port", () => {
   const WORKERS = 2;
   let nats: NatsServer;
@@ -212,6 +213,7 @@ describe("an edge cluster: several processes behind one port", () => {
   });
 });
 
+// JetStream only: edge processes share a broker only through nats-server.
 describe("realer dev with several edge processes", () => {
   it("runs the pipeline in the primary and serves the demo, ingest and SSE from every edge process", async () => {
     const nats = await startNatsServer();

@@ -23,6 +23,7 @@ let n = 0;
 const uniq = (p: string) => `${p}${++n}${process.pid}`;
 const textOf = (m: StoredMessage) => (JSON.parse(decodeChannelMessage(m.data).data) as { text: string }).text;
 
+// Memory only: the faults are injected through the in-memory broker's own fault hooks (`broker.faults`).
 describe("channel feed faults (in-memory broker)", () => {
   const clients: SseClient[] = [];
   const edges: EdgeUnderTest[] = [];
@@ -159,6 +160,7 @@ describe("channel feed faults (in-memory broker)", () => {
   }
 });
 
+// JetStream only: a real connection cut (a TCP proxy between the edge and nats-server).
 describe("channel feed faults (real nats-server, one message kept per channel)", () => {
   let nats: NatsServer;
   let publisher: JetStreamBroker;

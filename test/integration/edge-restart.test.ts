@@ -15,6 +15,7 @@ import { sseConnect } from "../helpers/sse-client.js";
 import { waitFor } from "../helpers/wait.js";
 import { publishTo, seqOf, texts } from "./edge-fixture.js";
 
+// JetStream only: separate edge processes share a broker only through nats-server, and it kills and restarts that server.
 describe("edge restart (real nats-server, real processes)", () => {
   let nats: NatsServer;
   let broker: JetStreamBroker;

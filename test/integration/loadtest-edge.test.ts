@@ -6,32 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
-import type { Broker } from "../../src/broker/types.js";
 import { runBench } from "../../src/loadtest/bench.js";
-import { startJetStream } from "../helpers/nats-server.js";
+import { forEachBroker } from "../helpers/brokers.js";
 import { type Stack, startStack, testConfig } from "../helpers/stack.js";
 
 const KEY = "bench-test-key";
 
-const brokers: [string, () => Promise<{ broker: Broker; close(): Promise<void> }>][] = [
-  [
-    "memory",
-    async () => {
-      const broker = new MemoryBroker();
-      return { broker, close: () => broker.close() };
-    },
-  ],
-  ["jetstream", startJetStream],
-];
-
-for (const [name, open] of brokers) {
-  describe(`runBench against a realer edge on the ${name} broker`, () => {
-    let b: Awaited<ReturnType<typeof open>>;
+forEachBroker((_kind, sb) => {
+  describe("runBench against a realer edge", () => {
     let stack: Stack;
     before(async () => {
-      b = await open();
-      stack = await startStack(b.broker, {
+      stack = await startStack(sb.broker, {
         cfg: testConfig((c) => {
           c.ingest.keys = [KEY];
         }),
@@ -39,7 +24,6 @@ for (const [name, open] of brokers) {
     });
     after(async () => {
       await stack?.close();
-      await b?.close();
     });
 
     it("sees every message once and in order on every subscriber, published through the HTTP ingest", async () => {
@@ -90,4 +74,4 @@ for (const [name, open] of brokers) {
       );
     });
   });
-}
+});
