@@ -5,11 +5,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
-import type { Broker } from "../../src/broker/types.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createEvent, encodeEvent } from "../../src/events/envelope.js";
-import { startJetStream } from "../helpers/nats-server.js";
+import { forEachBroker } from "../helpers/brokers.js";
 import { sseConnect } from "../helpers/sse-client.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
@@ -17,35 +15,16 @@ import { waitFor } from "../helpers/wait.js";
 /** The stream sequence of an SSE id (`<epoch>-<seq>`). */
 const seqOf = (id: string | undefined) => Number(String(id).split("-").pop());
 
-interface Fixture {
-  broker: Broker;
-  close(): Promise<void>;
-}
-
-const kinds: [string, () => Promise<Fixture>][] = [
-  [
-    "memory",
-    async () => {
-      const broker = new MemoryBroker();
-      return { broker, close: () => broker.close() };
-    },
-  ],
-  ["jetstream", startJetStream],
-];
-
-for (const [kind, factory] of kinds) {
-  describe(`one event from a producer to a browser (${kind} broker)`, () => {
-    let fx: Fixture;
+forEachBroker((_kind, fx) => {
+  describe("one event from a producer to a browser", () => {
     let stack: Stack;
     let base: string;
     before(async () => {
-      fx = await factory();
       stack = await startStack(fx.broker);
       base = stack.edge!.url;
     });
     after(async () => {
       await stack?.close();
-      await fx?.close();
     });
 
     const comment = (thread: string, text: string) =>
@@ -202,4 +181,4 @@ for (const [kind, factory] of kinds) {
       assert.equal((await fetch(`${base}/healthz`)).status, 200, "the edge is still up");
     });
   });
-}
+});

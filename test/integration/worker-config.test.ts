@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { type JsFixture, spawnWorker, startJs } from "./worker-helpers.js";
 
+// JetStream only: `realer worker` runs only with --nats (a worker on its own in-memory broker would serve nobody).
 describe("worker pipeline configuration", () => {
   let fx: JsFixture;
   before(async () => {

@@ -21,6 +21,7 @@ import {
 const EVENTS = 10_000;
 const THREADS = 40;
 
+// JetStream only: worker processes share the durable consumer only through nats-server.
 describe("two worker processes, one killed mid-run", () => {
   let fx: JsFixture;
   const workers: WorkerProcess[] = [];

@@ -1,12 +1,12 @@
 /**
- * Helpers for the worker tests: a real nats-server with realer's streams,
- * comment events, the channel stream read back, consumer counts, and worker
- * processes spawned from the real CLI.
+ * Helpers for the worker tests: realer's streams on a suite's broker (or a
+ * real nats-server of their own), comment events, the channel stream read
+ * back, consumer counts, and worker processes spawned from the real CLI.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import type { Broker } from "../../src/broker/types.js";
+import type { AdminBroker, Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
@@ -15,6 +15,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { Worker } from "../../src/worker/worker.js";
+import type { SuiteBroker } from "../helpers/brokers.js";
 import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
 
@@ -36,6 +37,53 @@ export async function startJs(over: (c: RealerConfig) => void = () => {}): Promi
   return { ...js, cfg };
 }
 
+export interface WorkerFixture {
+  broker: AdminBroker;
+  cfg: RealerConfig;
+}
+
+let fixtures = 0;
+
+/**
+ * Realer's streams on the suite's broker under names of their own, with a
+ * test config: tests that share one broker never see each other's messages
+ * or consumers. On JetStream the streams are on file, as in a deployment.
+ * `defaultNames` keeps realer's own names, for a worker process started from
+ * the CLI (which knows only those): one such fixture per suite.
+ */
+export async function startWorkerFixture(
+  sb: SuiteBroker,
+  over: (c: RealerConfig) => void = () => {},
+  opts: { defaultNames?: boolean } = {},
+): Promise<WorkerFixture> {
+  const tag = `w${++fixtures}p${process.pid}`;
+  const cfg = testConfig((c) => {
+    c.nats = sb.server?.url;
+    if (opts.defaultNames) return over(c);
+    c.subjects = {
+      events: `${tag}.events`,
+      channels: `${tag}.ch`,
+      deadLetters: `${tag}.dlq`,
+      live: `${tag}.live`,
+    };
+    const { events, channels, deadLetters } = c.streams;
+    const name = (s: string) => `${tag.toUpperCase()}_${s}`;
+    c.streams = {
+      events: { ...events, name: name("EVENTS"), subjects: [`${c.subjects.events}.>`] },
+      channels: {
+        ...channels,
+        name: name("CHANNELS"),
+        subjects: [`${c.subjects.channels}.>`],
+        republish: c.subjects.live,
+      },
+      deadLetters: { ...deadLetters, name: name("DLQ"), subjects: [`${c.subjects.deadLetters}.>`] },
+    };
+    over(c);
+  });
+  await ensureStreams(sb.broker, cfg);
+  return { broker: sb.broker, cfg };
+}
+
 /** A CommentCreated event on thread `thread`, keyed by the thread. */
 export function comment(thread: string, text: string, id = randomUUID()): Event {
   const payload = CommentCreated.encode({
@@ -46,7 +94,7 @@ export function comment(thread: string, text: string, id = randomUUID()): Event 
 
 /** Stores events on the events stream, `window` publishes at a time, in order within each window's start. */
 export async function publishEvents(
-  broker: JetStreamBroker,
+  broker: Broker,
   cfg: RealerConfig,
   events: Event[],
   window = 256,
@@ -61,11 +109,7 @@ export async function publishEvents(
 }
 
 /** Stores events one after another, so the stream holds them in exactly this order. */
-export async function publishInOrder(
-  broker: JetStreamBroker,
-  cfg: RealerConfig,
-  events: Event[],
-): Promise<void> {
+export async function publishInOrder(broker: Broker, cfg: RealerConfig, events: Event[]): Promise<void> {
   for (const e of events)
     await broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
 }
@@ -78,7 +122,7 @@ export interface ChannelRecord {
 }
 
 /** Every message of the channel stream, in stream order. */
-export async function readChannels(broker: JetStreamBroker, cfg: RealerConfig): Promise<ChannelRecord[]> {
+export async function readChannels(broker: Broker, cfg: RealerConfig): Promise<ChannelRecord[]> {
   const out: ChannelRecord[] = [];
   const { lastSeq } = await broker.streamState(cfg.streams.channels.name);
   if (lastSeq === 0) return out;
@@ -98,21 +142,14 @@ export interface ConsumerCounts {
   redelivered: number;
 }
 
-/** The durable's counts, straight from the JetStream API. */
+/** The durable's counts, as the broker reports them (the contract suite checks those against JetStream's). */
 export async function consumerCounts(
-  broker: JetStreamBroker,
+  broker: AdminBroker,
   stream: string,
   durable: string,
 ): Promise<ConsumerCounts> {
-  const r = await broker.nc.request(`$JS.API.CONSUMER.INFO.${stream}.${durable}`, undefined, {
-    timeout: 5000,
-  });
-  const info = JSON.parse(new TextDecoder().decode(r.data)) as {
-    num_pending: number;
-    num_ack_pending: number;
-    num_redelivered: number;
-  };
-  return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
+  const { pending, ackPending, redelivered } = await broker.consumerState(stream, durable);
+  return { pending, ackPending, redelivered };
 }
 
 export interface WorkerProcess {
