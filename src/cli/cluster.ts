@@ -41,9 +41,12 @@ export interface EdgeClusterOptions {
   log: Logger;
   /** Runs after every worker has exited on shutdown (dev: stop the pipeline worker). */
   onStopped?: () => Promise<void>;
-  /** How long workers get to drain before they are killed, ms. Default 30000. */
+  /** How long workers get to drain before they are killed, ms. Default EDGE_CLUSTER_DRAIN_MS. */
   drainTimeoutMs?: number;
 }
+
+/** How long, by default, the primary gives its edge processes to drain on shutdown before it kills them, ms. */
+export const EDGE_CLUSTER_DRAIN_MS = 30_000;
 
 /** A restart delay: doubles per quick crash, back to the minimum after a worker lived a while. */
 const MIN_RESTART_MS = 100;
@@ -98,7 +101,7 @@ export function runEdgeCluster(o: EdgeClusterOptions): void {
     for (const w of alive) w.process.kill("SIGTERM");
     const killer = setTimeout(() => {
       for (const w of alive) if (!w.isDead()) w.process.kill("SIGKILL");
-    }, o.drainTimeoutMs ?? 30_000);
+    }, o.drainTimeoutMs ?? EDGE_CLUSTER_DRAIN_MS);
     await Promise.all(exited);
     clearTimeout(killer);
     await o.onStopped?.();

@@ -1,31 +1,12 @@
 #!/usr/bin/env node
 /**
- * The `realer` command. Each command lives in its own file and registers itself here.
+ * The `realer` command. Each command lives in its own file and registers itself in program.ts.
  */
-import { Command, CommanderError } from "commander";
+import { CommanderError } from "commander";
 import { codeOf } from "../errors.js";
-import { registerAudit } from "./audit.js";
-import { registerBench } from "./bench.js";
-import { registerDlq } from "./dlq.js";
-import { registerIngest } from "./ingest.js";
-import { registerInspect } from "./inspect.js";
-import { registerPublish } from "./publish.js";
-import { registerReplay } from "./replay.js";
-import { registerServe } from "./serve.js";
+import { createProgram } from "./program.js";
 
-const program = new Command("realer")
-  .description("realtime event delivery: producers -> JetStream -> workers -> SSE edges -> browsers")
-  .showHelpAfterError()
-  .exitOverride();
-
-registerServe(program);
-registerPublish(program);
-registerReplay(program);
-registerDlq(program);
-registerInspect(program);
-registerAudit(program);
-registerIngest(program);
-registerBench(program);
+const program = createProgram();
 
 try {
   await program.parseAsync(process.argv);
