@@ -15,8 +15,10 @@ export interface RealerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function spawnRealer(args: string[], env: Record<string, string> = {}): RealerProcess {
-  const proc = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
+/** `main`: the TypeScript source by default; a built `dist/cli/main.js` runs on plain node. */
+export function spawnRealer(args: string[], env: Record<string, string> = {}, main = MAIN): RealerProcess {
+  const loader = main.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const proc = spawn(process.execPath, [...loader, main, ...args], {
     env: { ...process.env, REALER_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
