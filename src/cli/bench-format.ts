@@ -1,10 +1,8 @@
 /** What `realer bench` prints: a progress line per second, and the summary at the end. */
 import type { BenchResult } from "../loadtest/bench.js";
+import { msText, num, STEP_HEAD, stepRow } from "../loadtest/figures.js";
 import type { BenchSecond } from "../loadtest/series.js";
 import { table } from "../ops/table.js";
-
-const num = (n: number) => n.toLocaleString("en-US");
-const msText = (v: number | null) => (v === null ? "-" : v < 10 ? v.toFixed(1) : String(Math.round(v)));
 
 export function progressLine(s: BenchSecond, phase: string, subscribers: number): string {
   const servers = Object.entries(s.servers)
@@ -68,23 +66,7 @@ export function summary(r: BenchResult): string {
       `drains ${num(t.drains)}, open at the end ${num(t.open)}`,
   ];
   if (r.steps) {
-    lines.push(
-      "",
-      table(
-        ["step msg/s", "sent/s", "deliveries/s", "lost", "dup", "p50 ms", "p99 ms", "max ms", "kept up"],
-        r.steps.map((s) => [
-          num(s.rate),
-          num(s.sentRate),
-          num(s.deliveriesPerS),
-          num(s.lost),
-          num(s.duplicates),
-          msText(s.latency.p50Ms),
-          msText(s.latency.p99Ms),
-          msText(s.latency.maxMs),
-          s.keptUp ? "yes" : "no",
-        ]),
-      ),
-    );
+    lines.push("", table(STEP_HEAD, r.steps.map(stepRow)));
   }
   return `${lines.join("\n")}\n`;
 }

@@ -1,9 +1,12 @@
 /** `realer bench`: a load test of a realer deployment (or any SSE server), with progress, a summary, JSON and an HTML report. */
+import { writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
 import { BenchOptionInvalid, BenchRemoteTarget } from "../errors.js";
 import { type BenchResult, runBench } from "../loadtest/bench.js";
 import type { BenchOptions, Profile } from "../loadtest/options.js";
+import { renderReport } from "../loadtest/report-html.js";
 import type { ServerSource } from "../loadtest/server-stats.js";
 import { progressLine, summary } from "./bench-format.js";
 import { usage } from "./options.js";
@@ -80,6 +83,7 @@ interface Flags {
   serverPid: string[];
   serverMetrics: string[];
   allowRemote: boolean;
+  report: string | boolean;
   json: boolean;
   quiet: boolean;
 }
@@ -217,10 +221,17 @@ export function registerBench(program: Command): void {
       [],
     )
     .option("--allow-remote", "allow targets that are not on this machine (loopback)", false)
+    .option("--report <file>", "write the HTML report here (default: realer-bench-<run id>.html)")
+    .option("--no-report", "write no HTML report")
     .option("--json", "print the whole result as JSON on stdout", false)
     .option("--quiet", "no progress on stderr", false)
     .action(async (f: Flags) => {
       const result = await runBenchCommand(f);
       process.stdout.write(f.json ? `${JSON.stringify(result)}\n` : summary(result));
+      if (f.report !== false) {
+        const file = typeof f.report === "string" ? f.report : `realer-bench-${result.runId}.html`;
+        writeFileSync(file, renderReport(result));
+        process.stderr.write(`realer bench: report written to ${resolve(file)}\n`);
+      }
     });
 }

@@ -4,12 +4,17 @@
  * non-loopback targets with a message and exit code 2.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { BenchResult } from "../../src/loadtest/bench.js";
 import { type RealerProcess, spawnRealer } from "../helpers/realer-process.js";
 import { cli } from "../integration/ops-cli.js";
 
 describe("realer bench", () => {
+  const dir = mkdtempSync(join(tmpdir(), "realer-bench-cli-"));
+  const report = join(dir, "report.html");
   let dev: RealerProcess;
   let url: string;
   before(async () => {
@@ -18,6 +23,7 @@ describe("realer bench", () => {
   });
   after(async () => {
     await dev?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("loads realer dev and prints the result as JSON: nothing lost, doubled or out of order", async () => {
@@ -37,6 +43,8 @@ describe("realer bench", () => {
       "10s",
       "--server-pid",
       `dev=${dev.proc.pid}`,
+      "--report",
+      report,
       "--json",
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -52,8 +60,12 @@ describe("realer bench", () => {
       out.series.some((s) => (s.servers.dev?.rssMB ?? 0) > 10),
       JSON.stringify(out.series.map((s) => s.servers)),
     );
-    // Progress went to stderr, not into the JSON.
+    // Progress went to stderr, not into the JSON; the report is one HTML file with its data and chart library.
     assert.match(r.stderr, /publishing/);
+    assert.match(r.stderr, new RegExp(`report written to ${report}`));
+    const html = readFileSync(report, "utf8");
+    assert.match(html, /^<!doctype html>/);
+    assert.ok(html.includes(`"runId":"${out.runId}"`) && html.includes("uPlot"));
   });
 
   const refused: [string, string[], RegExp][] = [

@@ -57,6 +57,34 @@ forEachBroker((_kind, sb) => {
       assert.ok(r.series.some((s) => s.deliveries > 0 && s.open === 60));
     });
 
+    it("steps a burst on one channel up until a step does not keep up", async () => {
+      const base = {
+        url: stack.edge!.url,
+        apiKey: KEY,
+        subscribers: 30,
+        profile: "burst" as const,
+        stepMs: 600,
+        graceMs: 5_000,
+      };
+      const kept = await runBench({ ...base, rates: [20, 40] });
+      assert.deepEqual(
+        kept.steps!.map((s) => [s.rate, s.sent, s.lost, s.keptUp]),
+        [
+          [20, 12, 0, true],
+          [40, 24, 0, true],
+        ],
+      );
+      assert.equal(kept.steps![1]!.deliveries, 30 * 24);
+      assert.equal(kept.totals.delivered, 30 * 36);
+      // A latency bound no delivery can meet: the first step does not keep up, and the run stops there.
+      const stopped = await runBench({ ...base, rates: [20, 40], maxP99Ms: 0.001 });
+      assert.deepEqual(
+        stopped.steps!.map((s) => [s.rate, s.keptUp]),
+        [[20, false]],
+      );
+      assert.equal(stopped.publish.sent, 12);
+    });
+
     it("refuses to publish without the ingest's API key, saying what the server answered", async () => {
       await assert.rejects(
         runBench({
