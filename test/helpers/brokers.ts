@@ -36,8 +36,6 @@ export interface SuiteBroker {
 }
 
 export interface ForEachBrokerOptions {
-  /** The kinds to run (default both). */
-  kinds?: readonly BrokerKind[];
   /** How the suite's nats-server is started (JetStream only). */
   server?: NatsServerOptions;
 }
@@ -51,7 +49,7 @@ export function forEachBroker(
   body: (kind: BrokerKind, b: SuiteBroker) => void,
   opts: ForEachBrokerOptions = {},
 ): void {
-  for (const kind of opts.kinds ?? BROKER_KINDS) {
+  for (const kind of BROKER_KINDS) {
     describe(`${kind} broker`, () => {
       const b = new Suite(kind);
       before(() => b.start(opts.server));
