@@ -213,6 +213,12 @@ export const ConfigInvalid = define(
   500,
   "fatal",
 );
+export const DuplicateWindowShort = define(
+  "REALER_ERR_DUPLICATE_WINDOW_SHORT",
+  "the channel stream's duplicate window (%s ms) is shorter than a worker's redelivery span (%s ms: ack wait x max deliveries + retry delays): a redelivery after it would store an event's channel messages again; raise REALER_CHANNELS_DUPLICATE_WINDOW_MS or lower REALER_WORKER_ACK_WAIT_MS or REALER_WORKER_MAX_DELIVER",
+  500,
+  "fatal",
+);
 export const CliUsage = define("REALER_ERR_CLI_USAGE", "%s", 2, "client");
 export const ConsumerNotFound = define(
   "REALER_ERR_CONSUMER_NOT_FOUND",

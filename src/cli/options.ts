@@ -1,6 +1,8 @@
 /** Options shared by several commands, and the one way to build a config from flags. */
-import { CommanderError, Option } from "commander";
-import { configFromEnv, type RealerConfig } from "../config/config.js";
+import { type Command, CommanderError, Option } from "commander";
+import { configFromEnv, defaultConfig, type RealerConfig } from "../config/config.js";
+import { applyStreamLimits, flagOf, STREAM_LIMITS } from "../config/stream-limits.js";
+import { codeOf } from "../errors.js";
 
 export const natsOption = () =>
   new Option(
@@ -17,9 +19,32 @@ export function usage(message: string): never {
   throw new CommanderError(2, "REALER_ERR_CLI_USAGE", message);
 }
 
+/** The commands that create realer's streams at start-up. */
+export const STREAM_COMMANDS: ReadonlySet<string> = new Set(["dev", "worker", "edge", "ingest", "publish"]);
+
+/** Adds a flag for every stream limit (`--events-max-age-ms` ...): for the commands that create the streams. */
+export function streamLimitOptions(cmd: Command): Command {
+  for (const s of STREAM_LIMITS) cmd.option(`--${flagOf(s)} <n>`, `${s.help}; 0: no limit (${s.env})`);
+  return cmd;
+}
+
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
 export function configFrom(opts: { nats?: string; port?: string; host?: string }): RealerConfig {
-  const cfg = configFromEnv();
+  // The NATS URL first: without one, the streams start from the embedded broker's limits.
+  const cfg = configFromEnv(undefined, { ...defaultConfig(), nats: opts.nats || undefined });
   if (opts.nats) cfg.nats = opts.nats;
+  try {
+    const flags = opts as Record<string, string | undefined>;
+    cfg.streams = applyStreamLimits(
+      cfg.streams,
+      (s) => flags[camel(flagOf(s))],
+      (s) => `--${flagOf(s)}`,
+    );
+  } catch (err) {
+    if (codeOf(err) !== "REALER_ERR_CONFIG_INVALID") throw err;
+    usage((err as Error).message.replace(/^configuration is invalid: /, ""));
+  }
   if (opts.host) cfg.edge.host = opts.host;
   if (opts.port !== undefined) {
     const port = Number(opts.port);

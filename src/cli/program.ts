@@ -5,6 +5,7 @@ import { registerBench } from "./bench.js";
 import { registerDlq } from "./dlq.js";
 import { registerIngest } from "./ingest.js";
 import { registerInspect } from "./inspect.js";
+import { STREAM_COMMANDS, streamLimitOptions } from "./options.js";
 import { registerPublish } from "./publish.js";
 import { registerReplay } from "./replay.js";
 import { registerServe } from "./serve.js";
@@ -21,6 +22,8 @@ export function createProgram(): Command {
   registerInspect(program);
   registerAudit(program);
   registerIngest(program);
+  // The commands that create the streams (ensureStreams) take a flag per stream limit.
+  for (const c of program.commands) if (STREAM_COMMANDS.has(c.name())) streamLimitOptions(c);
   registerBench(program);
   return program;
 }

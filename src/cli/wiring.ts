@@ -9,6 +9,7 @@ import { JetStreamBroker } from "../broker/jetstream-broker.js";
 import { MemoryBroker } from "../broker/memory-broker.js";
 import type { AdminBroker, Broker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
+import { checkStreamLimits } from "../config/stream-limits.js";
 import { registerComments } from "../demo/comments.js";
 import { demoRoutes } from "../demo/routes.js";
 import { createEdge } from "../edge/create-edge.js";
@@ -20,6 +21,7 @@ import { standardPipeline } from "../pipeline/pipeline.js";
 import type { Handler } from "../pipeline/types.js";
 import { Producer } from "../producer/producer.js";
 import { webRoutes } from "../web/routes.js";
+import { checkDuplicateWindow } from "../worker/redelivery.js";
 import { Worker } from "../worker/worker.js";
 
 export async function openBroker(cfg: RealerConfig, name: string): Promise<AdminBroker> {
@@ -29,6 +31,7 @@ export async function openBroker(cfg: RealerConfig, name: string): Promise<Admin
 
 /** Creates or updates every stream realer uses; idempotent, run by every process at start. */
 export async function ensureStreams(broker: Broker, cfg: RealerConfig): Promise<void> {
+  checkStreamLimits(cfg.streams);
   const memory = !cfg.nats;
   for (const s of [cfg.streams.events, cfg.streams.channels, cfg.streams.deadLetters]) {
     await broker.ensureStream(memory ? { ...s, storage: "memory" } : s);
@@ -57,6 +60,7 @@ export async function startWorker(
   domain: Domain,
   log: Logger,
 ): Promise<Worker> {
+  checkDuplicateWindow(cfg.worker, cfg.streams.channels);
   const worker = new Worker({
     broker,
     stream: cfg.streams.events.name,

@@ -6,6 +6,7 @@
 
 import type { StreamSpec } from "../broker/types.js";
 import { ConfigInvalid } from "../errors.js";
+import { applyStreamLimits, DEFAULT_DUPLICATE_WINDOW_MS, embeddedStreamLimits } from "./stream-limits.js";
 
 export interface SubjectConfig {
   /** Events are published to `<events>.<type>`. Default "realer.events". */
@@ -24,7 +25,12 @@ export interface SubjectConfig {
 export interface WorkerConfig {
   /** Durable consumer name shared by every worker process. Default "realer-worker". */
   durable: string;
-  /** How long a claim lasts without an ack or in-progress signal, ms. Default 30000. */
+  /**
+   * How long a claim lasts without an ack or in-progress signal, ms. Default
+   * 20000: with 5 deliveries and the retry delays, an event's outputs are
+   * stored again at the latest 107.5 s after the first time, inside the
+   * channel stream's 120 s duplicate window (worker/redelivery.ts).
+   */
   ackWaitMs: number;
   /** Deliveries before an event is dead-lettered. Default 5. */
   maxDeliver: number;
@@ -165,21 +171,26 @@ export function defaultConfig(): RealerConfig {
         name: "REALER_EVENTS",
         subjects: [`${subjects.events}.>`],
         maxAgeMs: 7 * DAY_MS,
-        duplicateWindowMs: 120_000,
+        duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
       },
       channels: {
         name: "REALER_CHANNELS",
         subjects: [`${subjects.channels}.>`],
         maxAgeMs: DAY_MS,
         maxMsgsPerSubject: 1000,
-        duplicateWindowMs: 120_000,
+        duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
         republish: subjects.live,
       },
-      deadLetters: { name: "REALER_DLQ", subjects: [`${subjects.deadLetters}.>`], maxAgeMs: 30 * DAY_MS },
+      deadLetters: {
+        name: "REALER_DLQ",
+        subjects: [`${subjects.deadLetters}.>`],
+        maxAgeMs: 30 * DAY_MS,
+        duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS,
+      },
     },
     worker: {
       durable: "realer-worker",
-      ackWaitMs: 30_000,
+      ackWaitMs: 20_000,
       maxDeliver: 5,
       maxInFlight: 256,
       maxAckPending: 4096,
@@ -256,7 +267,11 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number, min = 0): nu
   return v;
 }
 
-/** The defaults overridden by REALER_* environment variables (see README, Configuration). */
+/**
+ * The defaults overridden by REALER_* environment variables (see README,
+ * Configuration). Without a NATS URL (here or in `base`) the streams start
+ * from the embedded broker's bounded limits.
+ */
 export function configFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   base: RealerConfig = defaultConfig(),
@@ -267,13 +282,19 @@ export function configFromEnv(
       `REALER_STREAM_REPLICAS=${replicas}: JetStream keeps at most ${MAX_REPLICAS} replicas`,
     );
   const replicated = (s: StreamSpec): StreamSpec => (replicas > 0 ? { ...s, replicas } : s);
+  const nats = env.REALER_NATS_URL || base.nats;
+  const streams = applyStreamLimits(
+    nats ? base.streams : embeddedStreamLimits(base.streams),
+    (s) => env[s.env],
+    (s) => s.env,
+  );
   return {
     ...base,
-    nats: env.REALER_NATS_URL || base.nats,
+    nats,
     streams: {
-      events: replicated(base.streams.events),
-      channels: replicated(base.streams.channels),
-      deadLetters: replicated(base.streams.deadLetters),
+      events: replicated(streams.events),
+      channels: replicated(streams.channels),
+      deadLetters: replicated(streams.deadLetters),
     },
     logLevel: env.REALER_LOG_LEVEL || base.logLevel,
     admin: {
