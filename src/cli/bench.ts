@@ -202,7 +202,7 @@ export function registerBench(program: Command): void {
     .option("--header <header>", '"Name: value" sent with every publish (repeatable)', collect, [])
     .option(
       "--publish-concurrency <n>",
-      "publishes of one channel in flight at once; above 1, reorderings among overlapping publishes are not counted (default: 1)",
+      "publishes of one channel in flight at once; above 1, reorderings among overlapping publishes are not counted (default: 1, burst: 16)",
     )
     .addOption(
       new Option("--api-key <key>", "ingest API key, sent as Authorization: Bearer").env("REALER_INGEST_KEY"),

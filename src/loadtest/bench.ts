@@ -34,7 +34,8 @@ export interface BurstStep {
   sentRate: number;
   deliveries: number;
   deliveriesPerS: number;
-  lost: number;
+  /** Deliveries of the step's messages still missing when its grace ended (5 s at most); the totals say if they came later. */
+  missing: number;
   duplicates: number;
   latency: LatencySummary;
   keptUp: boolean;
@@ -189,13 +190,13 @@ export async function runBench(
           deliveriesPerS: Math.round(
             r.window.deliveries / Math.max(o.stepMs / 1000, p.sent / Math.max(p.achievedRate, 1e-9)),
           ),
-          lost: r.totals.lost,
+          missing: r.totals.lost,
           duplicates: r.window.duplicates,
           latency: latencyOf(r.window.latency),
           keptUp: false,
         };
         step.keptUp =
-          step.lost === 0 &&
+          step.missing === 0 &&
           p.failed === 0 &&
           p.achievedRate >= 0.95 * rate &&
           (step.latency.p99Ms ?? 0) <= o.maxP99Ms;

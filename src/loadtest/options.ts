@@ -59,12 +59,14 @@ export interface BenchOptions {
   /** Channel name template ({i}). Default `bench-{i}`. */
   channelName: string;
   /**
-   * Publishes of one channel in flight at once. 1 (the default) sends each
-   * once the one before was answered, so every reordering counted is the
-   * server's; more lets one channel take a higher rate than one round trip
-   * allows (reorderings among overlapping publishes are then not counted).
+   * Publishes of one channel in flight at once. 1 sends each once the one
+   * before was answered, so every reordering counted is the server's; more
+   * lets one channel take a higher rate than one round trip allows (as many
+   * producers posting to one channel do; reorderings among overlapping
+   * publishes are then not counted). Default 1 (steady, ramp), 16 (burst:
+   * one busy channel, whose rate must not be capped by one round trip).
    */
-  publishConcurrency: number;
+  publishConcurrency?: number;
   /** Tries after the first for a publish that failed for a passing reason. Default 3. */
   publishRetries: number;
   /** Delay before the first publish retry, doubled for each next one, ms. Default 100. */
@@ -108,7 +110,6 @@ export function defaultBenchOptions(): BenchOptions {
     contentType: "application/json",
     headers: {},
     channelName: "bench-{i}",
-    publishConcurrency: 1,
     publishRetries: 3,
     publishRetryDelayMs: 100,
     publishTimeoutMs: 10_000,
@@ -127,7 +128,13 @@ export const MAX_PER_PROCESS = 19_000;
 const LOOPBACK_SOURCES = 253;
 
 export interface CompiledBench {
-  o: BenchOptions & { channels: number; processes: number; toRate: number; rates: number[] };
+  o: BenchOptions & {
+    channels: number;
+    processes: number;
+    toRate: number;
+    rates: number[];
+    publishConcurrency: number;
+  };
   channelNames: string[];
   target: StreamTarget;
   subscribers: SubscriberSpec[];
@@ -225,7 +232,8 @@ export async function compileBenchOptions(input: Partial<BenchOptions> = {}): Pr
         `per process; one process holds at most ${MAX_PER_PROCESS} (open-file limit): raise processes`,
     );
   }
-  positiveInt("publishConcurrency", o.publishConcurrency, 1024);
+  const publishConcurrency = o.publishConcurrency ?? (o.profile === "burst" ? 16 : 1);
+  positiveInt("publishConcurrency", publishConcurrency, 1024);
   nonNegative("publishRetries", o.publishRetries);
   for (const [k, v] of Object.entries({
     publishRetryDelayMs: o.publishRetryDelayMs,
@@ -292,7 +300,7 @@ export async function compileBenchOptions(input: Partial<BenchOptions> = {}): Pr
     );
   }
   return {
-    o: { ...o, channels, processes, toRate, rates },
+    o: { ...o, channels, processes, toRate, rates, publishConcurrency },
     channelNames,
     target: {
       address,

@@ -49,7 +49,7 @@ export const REPORT_SCRIPT = `
         axes: [{ label: "seconds since the start", size: 50, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600] }].concat((opts && opts.axes) || [{ size: 60 }]),
         series: [{}].concat(
           lines.map(function (l, i) {
-            return { label: l.label, stroke: l.color || colors[i % colors.length], width: 1.5, scale: l.scale || "y", spanGaps: true, dash: l.dash };
+            return { label: l.label, stroke: l.color || colors[i % colors.length], width: 1.5, scale: l.scale || "y", spanGaps: false, dash: l.dash };
           }),
         ),
       },

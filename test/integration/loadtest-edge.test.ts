@@ -68,7 +68,7 @@ forEachBroker((_kind, sb) => {
       };
       const kept = await runBench({ ...base, rates: [20, 40] });
       assert.deepEqual(
-        kept.steps!.map((s) => [s.rate, s.sent, s.lost, s.keptUp]),
+        kept.steps!.map((s) => [s.rate, s.sent, s.missing, s.keptUp]),
         [
           [20, 12, 0, true],
           [40, 24, 0, true],
