@@ -174,6 +174,7 @@ export const IngestUnauthorized = define(
   401,
   "client",
 );
+export const HeaderInvalid = define("REALER_ERR_HEADER_INVALID", "header %s is refused: %s", 400, "client");
 export const PublishTimeout = define(
   "REALER_ERR_PUBLISH_TIMEOUT",
   "event %s was not stored within %s ms (%s); publishing it again with the same id is safe",

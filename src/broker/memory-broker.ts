@@ -6,6 +6,7 @@
  */
 import { ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { AsyncQueue, iterableFetch } from "./async-queue.js";
+import { natsRefuses } from "./headers.js";
 import { MemoryConsumer, type PendingFetch } from "./memory-consumer.js";
 import { DedupeWindow, SubjectCounts, Wakeup } from "./memory-limits.js";
 import { LiveFaultState, type LiveFaults, MemoryLive } from "./memory-live.js";
@@ -222,6 +223,11 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
   }
 
   async publish(subject: string, data: Uint8Array, opts?: PublishOptions): Promise<PubAck> {
+    // What the NATS client refuses, refused here too: a publish with such a header fails whole.
+    for (const [k, v] of Object.entries(opts?.headers ?? {})) {
+      const bad = natsRefuses(k, v);
+      if (bad) throw new Error(`header ${JSON.stringify(k)} is not valid: ${bad}`);
+    }
     for (const s of this.#streams.values()) {
       if (s.spec.subjects.some((f) => subjectMatches(f, subject)))
         return s.store(subject, ownBytes(data), opts);

@@ -24,7 +24,10 @@ export const STREAM_COMMANDS: ReadonlySet<string> = new Set(["dev", "worker", "e
 
 /** Adds a flag for every stream limit (`--events-max-age-ms` ...): for the commands that create the streams. */
 export function streamLimitOptions(cmd: Command): Command {
-  for (const s of STREAM_LIMITS) cmd.option(`--${flagOf(s)} <n>`, `${s.help}; 0: no limit (${s.env})`);
+  for (const s of STREAM_LIMITS) {
+    const none = s.field === "duplicateWindowMs" ? "" : "; 0: no limit";
+    cmd.option(`--${flagOf(s)} <n>`, `${s.help}${none} (${s.env})`);
+  }
   return cmd;
 }
 

@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import { type Command, Option } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
+import { checkHeaders } from "../producer/producer.js";
 import { configFrom, natsOption, usage } from "./options.js";
 import { createProducer, ensureStreams, loadDomain, openBroker } from "./wiring.js";
 
@@ -16,6 +17,21 @@ export interface PublishArgs {
   thread: string;
   author: string;
   text: string;
+  /** `Name: value` pairs (--header, repeatable). */
+  header?: string[];
+}
+
+/** The --header pairs as headers, refused as the SDK and the ingest refuse them (REALER_ERR_HEADER_INVALID, exit 1). */
+function headersOf(pairs: string[] | undefined): Record<string, string> | undefined {
+  if (!pairs?.length) return undefined;
+  const headers: Record<string, string> = {};
+  for (const p of pairs) {
+    const i = p.indexOf(":");
+    if (i < 0) usage(`--header ${JSON.stringify(p)}: expected Name: value`);
+    headers[p.slice(0, i).trim()] = p.slice(i + 1).trimStart();
+  }
+  checkHeaders(headers);
+  return headers;
 }
 
 function eventOf(type: string, a: PublishArgs): { type: string; key: string; data: Record<string, unknown> } {
@@ -48,6 +64,7 @@ function eventOf(type: string, a: PublishArgs): { type: string; key: string; dat
 
 export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs): Promise<unknown> {
   const e = eventOf(type, a);
+  const headers = headersOf(a.header);
   if (a.url) {
     const res = await fetch(new URL("/v1/events", a.url), {
       method: "POST",
@@ -55,7 +72,7 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
         "content-type": "application/json",
         ...(a.apiKey ? { authorization: `Bearer ${a.apiKey}` } : {}),
       },
-      body: JSON.stringify({ ...e, ...(a.id ? { id: a.id } : {}) }),
+      body: JSON.stringify({ ...e, ...(a.id ? { id: a.id } : {}), ...(headers ? { headers } : {}) }),
     });
     const body = (await res.json()) as { code?: string; message?: string };
     if (!res.ok) usage(`${body.code ?? res.status}: ${body.message ?? "refused"}`);
@@ -73,6 +90,7 @@ export async function runPublish(cfg: RealerConfig, type: string, a: PublishArgs
       e.data,
       {
         ...(a.id ? { id: a.id } : {}),
+        ...(headers ? { headers } : {}),
       },
     );
     return { id: event.id, seq: ack.seq, duplicate: ack.duplicate };
@@ -96,6 +114,11 @@ export function registerPublish(program: Command): void {
     .option("--key <key>", "ordering key (default for comments: thread:<thread>)")
     .option("--data <json>", "the event body as JSON, mapped onto the type's schema")
     .option("--id <id>", "event id (dedupe id); default: a new UUID")
+    .option(
+      "--header <name:value>",
+      "an event header, e.g. --header 'X-Tenant: acme' (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--thread <id>", "demo comment: thread id", "demo")
     .option("--author <name>", "demo comment: author", "cli")
     .option("--text <text>", "demo comment: text", "hello from the command line")

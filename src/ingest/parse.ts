@@ -11,7 +11,7 @@
 import { BadRequest, EventDecode, EventInvalid } from "../errors.js";
 import { createEvent, type Event } from "../events/envelope.js";
 import { realer } from "../events/proto.js";
-import { checkId, checkKey, type Producer } from "../producer/producer.js";
+import { checkHeaders, checkId, checkKey, checkTraceId, type Producer } from "../producer/producer.js";
 import { camelKeys, unknownField } from "./fields.js";
 
 const JSON_FIELDS = new Set(["type", "key", "data", "id", "trace_id", "occurred_at", "headers"]);
@@ -76,9 +76,11 @@ export function checkEnvelope(producer: Producer, e: realer.v1.Event, where = "e
   try {
     checkKey(e.key);
     if (e.id) checkId(e.id);
+    if (e.traceId) checkTraceId(e.traceId);
   } catch (err) {
     throw new EventInvalid(`${where}: ${(err as Error).message}`);
   }
+  checkHeaders(e.headers ?? {});
   try {
     t.decode(e.payload);
   } catch (err) {

@@ -8,6 +8,7 @@
  * them; a second dead letter of the same delivery is suppressed by its dedupe id.
  */
 import { Observable, type OperatorFunction } from "rxjs";
+import { carryHeaders, headerValue } from "../broker/headers.js";
 import type { Broker } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -45,26 +46,40 @@ export function retryDelay(attempt: number, base: number, max: number): number {
   return Math.min(max, base * 2 ** Math.max(0, attempt - 1));
 }
 
+/** Bytes of the original message's and the event's headers a dead letter carries at most. */
+export const DEAD_LETTER_HEADER_BYTES = 8192;
+/** A header copied to a dead letter that NATS would refuse (or reserved) is kept encoded under this prefix. */
+export const ENCODED_HEADER_PREFIX = "Realer-Header-";
+
 /**
  * The headers of a dead letter: the original message's headers and the
  * event's own, then why it died: Realer-Reason, Realer-Stage, Realer-Code,
- * Realer-Attempts and where it came from.
+ * Realer-Attempts and where it came from. Never a header NATS refuses, so
+ * the dead letter's publish cannot fail on what a producer sent: an event's
+ * headers come from its bytes, which nothing may have checked (a producer
+ * in another language); such a header is kept percent-encoded as
+ * `Realer-Header-<name>`, and past DEAD_LETTER_HEADER_BYTES the rest are
+ * counted in Realer-Headers-Omitted (the event's bytes hold them all).
  */
 export function deadLetterHeaders(job: Job, reason: string): Record<string, string> {
   const d = job.delivery;
-  const headers: Record<string, string> = {};
+  const copied: Record<string, string> = {};
   // The server's own headers (Nats-Msg-Id, Nats-Expected-*) would steer the
   // dead letter's publish; the event id is kept as Realer-Event-Id.
-  for (const [k, v] of Object.entries(d.headers)) if (!/^nats-/i.test(k)) headers[k] = v;
-  Object.assign(headers, job.event?.headers, {
-    "Realer-Reason": reason.replace(/[\r\n]+/g, " ").slice(0, 512),
+  for (const [k, v] of Object.entries(d.headers)) if (!/^nats-/i.test(k)) copied[k] = v;
+  Object.assign(copied, job.event?.headers);
+  const { headers, omitted } = carryHeaders(copied, ENCODED_HEADER_PREFIX, DEAD_LETTER_HEADER_BYTES);
+  if (omitted > 0) headers["Realer-Headers-Omitted"] = String(omitted);
+  Object.assign(headers, {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: a reason quotes what it refused, control characters included
+    "Realer-Reason": reason.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 512),
     "Realer-Stage": job.failure?.stage ?? "settle",
     "Realer-Code": codeOf(job.failure?.error) ?? "",
     "Realer-Attempts": String(d.deliveryCount),
     "Realer-Source-Subject": d.subject,
     "Realer-Source-Seq": String(d.seq),
   });
-  if (job.event?.id) headers["Realer-Event-Id"] = job.event.id;
+  if (job.event?.id) headers["Realer-Event-Id"] = headerValue(job.event.id);
   return headers;
 }
 

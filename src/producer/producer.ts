@@ -12,10 +12,14 @@
  * - While the broker is unreachable, publishes retry with exponential backoff
  *   and full jitter until `retry.timeoutMs`, then REALER_ERR_PUBLISH_TIMEOUT.
  * - A bad event (unknown type, empty key, a body that does not fit its schema)
- *   rejects at once with REALER_ERR_EVENT_UNKNOWN_TYPE or REALER_ERR_EVENT_INVALID.
+ *   rejects at once with REALER_ERR_EVENT_UNKNOWN_TYPE or REALER_ERR_EVENT_INVALID;
+ *   a header NATS would refuse (or a reserved Nats-* one, or a control
+ *   character in a value) with REALER_ERR_HEADER_INVALID.
  */
+
+import { headerProblem, valueProblem } from "../broker/headers.js";
 import type { Broker, PubAck } from "../broker/types.js";
-import { EventInvalid, EventUnknownType, ProducerClosed } from "../errors.js";
+import { EventInvalid, EventUnknownType, HeaderInvalid, ProducerClosed } from "../errors.js";
 import { createEvent, type Event, encodeEvent, type NewEvent } from "../events/envelope.js";
 import type { EventType } from "../events/registry.js";
 import {
@@ -109,6 +113,8 @@ export class Producer {
     const t = typeof type === "string" ? this.typeOf(type) : type;
     checkKey(key);
     if (opts.id !== undefined) checkId(opts.id);
+    if (opts.traceId !== undefined) checkTraceId(opts.traceId);
+    if (opts.headers !== undefined) checkHeaders(opts.headers);
     let payload: Uint8Array;
     try {
       payload = t.encode(body);
@@ -188,8 +194,25 @@ export function checkKey(key: unknown): asserts key is string {
   }
 }
 
+// The event id is the dedupe id (a Nats-Msg-Id header) and the trace id a header too.
 export function checkId(id: unknown): asserts id is string {
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
     throw new EventInvalid(`id must be 1-${MAX_ID_LENGTH} characters`);
+  }
+  const bad = valueProblem(id);
+  if (bad) throw new EventInvalid(`id is refused: ${bad}`);
+}
+
+export function checkTraceId(traceId: string): void {
+  const bad = valueProblem(traceId);
+  if (bad) throw new EventInvalid(`trace id is refused: ${bad}`);
+}
+
+/** Refuses a header NATS would refuse, a reserved Nats-* name, or a control character in a value. */
+export function checkHeaders(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== "string") throw new HeaderInvalid(JSON.stringify(name), "its value is not a string");
+    const bad = headerProblem(name, value);
+    if (bad) throw new HeaderInvalid(JSON.stringify(name), bad);
   }
 }

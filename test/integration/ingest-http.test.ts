@@ -47,6 +47,18 @@ const protoEvent = (text: string) =>
     payload: CommentCreated.encode(comment("ingest", text)),
   });
 
+/** Headers NATS would refuse, or that would steer the server. */
+const BAD_HEADERS: Record<string, Record<string, string>> = {
+  "a space in its name": { "X Tenant": "acme" },
+  "a colon in its name": { "X:Tenant": "acme" },
+  "a non-ASCII name": { "X-Tenánt": "acme" },
+  "an empty name": { "": "acme" },
+  "CR LF in its value": { "X-Tenant": "acme\r\nNats-Msg-Id: steer" },
+  "a control character in its value": { "X-Tenant": "ac\u0001me" },
+  "a reserved Nats-* name": { "Nats-Msg-Id": "steer" },
+  "a reserved nats-* name in lower case": { "nats-expected-stream": "OTHER" },
+};
+
 describe("HTTP ingest on a real nats-server", () => {
   let server: NatsServer;
   let broker: JetStreamBroker;
@@ -293,6 +305,48 @@ describe("HTTP ingest on a real nats-server", () => {
       () => post("/v1/events/batch", json({ events: Array.from({ length: 11 }, () => jsonEvent("x")) })),
       400,
       "REALER_ERR_BAD_REQUEST",
+    ],
+    ...Object.entries(BAD_HEADERS).map(
+      ([what, headers]): [string, () => Promise<Response>, number, string] => [
+        `a header with ${what} (JSON)`,
+        () => post("/v1/events", json(jsonEvent("x", { headers }))),
+        400,
+        "REALER_ERR_HEADER_INVALID",
+      ],
+    ),
+    ...Object.entries(BAD_HEADERS).map(
+      ([what, headers]): [string, () => Promise<Response>, number, string] => [
+        `a header with ${what} (protobuf)`,
+        () => {
+          const e = protoEvent("x");
+          e.headers = headers;
+          return post("/v1/events", proto(encodeEvent(e)));
+        },
+        400,
+        "REALER_ERR_HEADER_INVALID",
+      ],
+    ),
+    [
+      "a header NATS would refuse in one event of a batch",
+      () =>
+        post(
+          "/v1/events/batch",
+          json({ events: [jsonEvent("ok"), jsonEvent("bad", { headers: { "a:b": "x" } })] }),
+        ),
+      400,
+      "REALER_ERR_HEADER_INVALID",
+    ],
+    [
+      "an event id with a line break",
+      () => post("/v1/events", json(jsonEvent("x", { id: "two\nlines" }))),
+      422,
+      "REALER_ERR_EVENT_INVALID",
+    ],
+    [
+      "a trace id with a control character",
+      () => post("/v1/events", json(jsonEvent("x", { trace_id: "t\u0000" }))),
+      422,
+      "REALER_ERR_EVENT_INVALID",
     ],
   ];
   for (const [what, send, status, code] of refusals) {

@@ -94,6 +94,42 @@ describe("realer ingest with the Python snippet from the docs", () => {
     assert.match(refused.stderr, /REALER_ERR_INGEST_UNAUTHORIZED/);
   });
 
+  it("takes `realer publish --header`, and refuses a header NATS would refuse with a message and exit 1", async () => {
+    const main = new URL("../../src/cli/main.ts", import.meta.url).pathname;
+    const publish = (to: string[], header: string) =>
+      spawnSync(process.execPath, ["--import", "tsx", main, "publish", ...to, "--header", header], {
+        env: { ...process.env, REALER_INGEST_KEY: "other" },
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+    const events = await JetStreamBroker.connect({ servers: server.url });
+    try {
+      const stream = defaultConfig().streams.events.name;
+      const ok = publish(["--url", url, "--thread", "hdr"], "X-Tenant: acme");
+      assert.equal(ok.status, 0, ok.stderr);
+      const { seq } = JSON.parse(ok.stdout) as { seq: number };
+      const stored = await events.getMessage(stream, seq);
+      assert.equal(decodeEvent(stored!.data).headers["X-Tenant"], "acme");
+      const before = (await events.streamState(stream)).lastSeq;
+      for (const to of [
+        ["--url", url],
+        ["--nats", server.url],
+      ]) {
+        for (const bad of ["X Tenant: acme", "Nats-Msg-Id: steer", "X-Tenant: ac\u0001me"]) {
+          const r = publish(to, bad);
+          assert.equal(r.status, 1, `${to[0]} ${JSON.stringify(bad)}: ${r.stderr}`);
+          assert.match(r.stderr, /^realer: REALER_ERR_HEADER_INVALID: header ".*" is refused: /);
+        }
+      }
+      const noColon = publish(["--nats", server.url], "X-Tenant acme");
+      assert.equal(noColon.status, 2);
+      assert.match(noColon.stderr, /--header "X-Tenant acme": expected Name: value/);
+      assert.equal((await events.streamState(stream)).lastSeq, before, "nothing stored");
+    } finally {
+      await events.close();
+    }
+  });
+
   it("answers its health check with the producer's counts", async () => {
     const res = await fetch(`${url}/healthz`);
     assert.equal(res.status, 200);

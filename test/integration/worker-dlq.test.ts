@@ -7,8 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { headerProblem } from "../../src/broker/headers.js";
 import type { Delivery, StoredMessage } from "../../src/broker/types.js";
-import { decodeEvent } from "../../src/events/envelope.js";
+import { EventInvalid } from "../../src/errors.js";
+import { decodeEvent, encodeEvent } from "../../src/events/envelope.js";
 import { syncStage } from "../../src/pipeline/stage.js";
 import { forEachBroker } from "../helpers/brokers.js";
 import { waitFor } from "../helpers/wait.js";
@@ -146,6 +148,70 @@ forEachBroker((_kind, sb) => {
         ["dead"],
       );
       assert.equal((await readChannels(broker, cfg)).length, 0);
+    });
+
+    it("dead-letters an event whose headers NATS would refuse, encoding them, so it is never left unsettled", async () => {
+      // Headers a producer that skips realer's checks could put in an event's bytes.
+      const hostile: Record<string, string> = {
+        tenant: "acme",
+        "bad name": "space in the name",
+        "X-Crlf": "one\r\ntwo",
+        "X-Control": "bell\u0007",
+        "Nats-Msg-Id": "steer-the-dedupe",
+        "Nats-Expected-Stream": "NOT_THE_DLQ",
+        "": "empty name",
+        "X-Big": "z".repeat(20_000),
+      };
+      const e = comment("t9", "hostile headers");
+      e.id = "id-with\r\nnewline";
+      e.headers = hostile;
+      const breaks = syncStage("breaks", [], (job) => {
+        if (job.event!.key === "thread:t9") throw new EventInvalid("refused on purpose");
+        return job;
+      });
+      running = await startInProcessWorker(fx, {
+        spec: { "*": ["validate", breaks, "route", "format", "publish"] },
+      });
+      await fx.broker.publish(`${fx.cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: "hostile-1" });
+
+      const [dead] = await waitFor(
+        async () => ((await deadLetters(fx)).length > 0 ? deadLetters(fx) : undefined),
+        {
+          timeoutMs: 30_000,
+          what: "the dead letter",
+        },
+      );
+      assert.ok(dead);
+      assert.equal(
+        decodeEvent(dead.data).headers["X-Crlf"],
+        "one\r\ntwo",
+        "the event's bytes are kept whole",
+      );
+      const h = dead.headers;
+      assert.equal(h["Realer-Code"], "REALER_ERR_EVENT_INVALID");
+      assert.equal(h.tenant, "acme");
+      assert.equal(h["Realer-Header-bad%20name"], "space%20in%20the%20name");
+      assert.equal(h["Realer-Header-X-Crlf"], "one%0D%0Atwo");
+      assert.equal(h["Realer-Header-X-Control"], "bell%07");
+      assert.equal(h["Realer-Header-Nats-Msg-Id"], "steer-the-dedupe");
+      assert.equal(h["Realer-Header-Nats-Expected-Stream"], "NOT_THE_DLQ");
+      assert.equal(h["Realer-Header-"], "empty%20name");
+      assert.equal(h["Realer-Headers-Omitted"], "1", "the 20 KB header is left out");
+      assert.equal(h["Realer-Event-Id"], "id-with%0D%0Anewline");
+      for (const [k, v] of Object.entries(h)) {
+        // JetStream keeps the dead letter's own dedupe id; nothing else may steer its publish.
+        if (k === "Nats-Msg-Id") assert.match(v, /^dlq:/);
+        else assert.equal(headerProblem(k, v), undefined, `${k}: ${v}`);
+      }
+      const settled = await waitFor(() => running!.settled.find((s) => s.job.event?.id === e.id));
+      assert.equal(settled.outcome, "dead");
+      await waitFor(
+        async () => {
+          const c = await fx.broker.consumerState(fx.cfg.streams.events.name, fx.cfg.worker.durable);
+          return c.ackPending === 0 && c.pending === 0;
+        },
+        { what: "the event to be settled on the events stream" },
+      );
     });
   });
 });
