@@ -52,6 +52,7 @@ import type {
   StoredMessage,
   StreamSpec,
   StreamState,
+  SubjectState,
 } from "./types.js";
 
 const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
@@ -490,11 +491,13 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     try {
       const info = await c.info(true);
       if (info.num_pending === 0) return;
-      const iter = await c.consume({ max_messages: 256 });
+      let left = opts.max ?? Number.POSITIVE_INFINITY;
+      if (left <= 0) return;
+      const iter = await c.consume({ max_messages: Math.min(256, left) });
       for await (const m of iter) {
         if (m.seq > to) break;
         yield toStored(m);
-        if (m.seq === to || m.info.pending === 0) break;
+        if (m.seq === to || m.info.pending === 0 || --left <= 0) break;
       }
     } finally {
       await c.delete().catch(() => {});
@@ -575,6 +578,22 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
         throw new ConsumerNotFound(durable, stream, { cause: err });
       throw err;
     }
+  }
+
+  async subjectState(stream: string, subject: string): Promise<SubjectState> {
+    let messages: number;
+    try {
+      const info = await this.#jsm.streams.info(stream, { subjects_filter: subject });
+      messages = info.state.subjects?.[subject] ?? 0;
+    } catch (err) {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) throw new StreamNotFound(stream, { cause: err });
+      throw err;
+    }
+    if (messages === 0) return { messages, firstSeq: 0 };
+    for await (const m of this.read(stream, { subject, fromSeq: 1, max: 1 }))
+      return { messages, firstSeq: m.seq };
+    // Gone since the count was taken.
+    return { messages: 0, firstSeq: 0 };
   }
 
   async getMessage(stream: string, seq: number): Promise<StoredMessage | undefined> {

@@ -28,6 +28,7 @@ import type {
   StoredMessage,
   StreamSpec,
   StreamState,
+  SubjectState,
 } from "./types.js";
 
 /** A stream's duplicate window when its spec sets none, as on JetStream. */
@@ -262,7 +263,22 @@ export class MemoryBroker implements Broker, BrokerAdmin, LiveSubjects {
 
   async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
     const s = this.#stream(stream);
-    yield* s.read(opts.fromSeq, opts.toSeq ?? s.lastSeq, opts.subject);
+    let left = opts.max ?? Number.POSITIVE_INFINITY;
+    if (left <= 0) return;
+    for (const m of s.read(opts.fromSeq, opts.toSeq ?? s.lastSeq, opts.subject)) {
+      yield m;
+      if (--left <= 0) return;
+    }
+  }
+
+  async subjectState(stream: string, subject: string): Promise<SubjectState> {
+    let messages = 0;
+    let firstSeq = 0;
+    for (const m of this.#stream(stream).msgs) {
+      if (m.subject !== subject) continue;
+      if (messages++ === 0) firstSeq = m.seq;
+    }
+    return { messages, firstSeq };
   }
 
   async streams(): Promise<string[]> {

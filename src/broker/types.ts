@@ -163,6 +163,16 @@ export interface ReadOptions {
   fromSeq: number;
   /** Last sequence to read (inclusive); default: the stream's last sequence when the read starts. */
   toSeq?: number;
+  /** Most messages to read; the read ends after them (and asks the server for no more). */
+  max?: number;
+}
+
+/** What a stream holds of one subject. */
+export interface SubjectState {
+  /** Messages of the subject stored now. */
+  messages: number;
+  /** Sequence of the oldest of them; 0 when there is none. */
+  firstSeq: number;
 }
 
 export interface Broker {
@@ -180,6 +190,8 @@ export interface Broker {
   fetch(stream: string, durable: string, opts: FetchOptions): Fetch;
   /** Reads stored messages in order, then ends. */
   read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage>;
+  /** What the stream holds of `subject` (no wildcards); rejects with StreamNotFound. */
+  subjectState(stream: string, subject: string): Promise<SubjectState>;
   /** Stops everything; outstanding fetches end. */
   close(): Promise<void>;
 }

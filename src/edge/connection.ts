@@ -11,6 +11,7 @@
  * final `event: error` with its cursor and is closed: it resumes from there.
  */
 import { ClientTooSlow, ResumeFailed, TokenExpired } from "../errors.js";
+import type { PagedBacklog } from "./backlog.js";
 import { controlFrame, drainFrame, HEARTBEAT } from "./sse-frame.js";
 import type { Entry } from "./types.js";
 import type { WriteScheduler } from "./write-scheduler.js";
@@ -93,6 +94,9 @@ export class Connection {
   /** Set by every write, cleared by the heartbeat tick: a stream written to since the last tick needs no heartbeat. */
   #wroteSinceTick = false;
   #backlog: readonly Entry[] | undefined;
+  /** Where more backlog comes from, a chunk at a time, when it is read from the stream. */
+  #source: PagedBacklog | undefined;
+  #fetching = false;
   #backlogAt = 0;
   #backlogUpTo = 0;
   #mailbox: Entry[] | undefined;
@@ -145,13 +149,21 @@ export class Connection {
 
   /**
    * Writes `backlog` (sorted by sequence, possibly shared with other
-   * connections: it is never modified), as fast as the socket takes it,
+   * connections: it is never modified; or read a chunk at a time, each once
+   * the socket has taken the one before), as fast as the socket takes it,
    * then the live frames held meanwhile. The cursor ends at least at `upTo`.
    */
-  resumeWith(backlog: readonly Entry[], upTo: number): void {
-    if (this.#closed) return;
+  resumeWith(backlog: readonly Entry[] | PagedBacklog, upTo: number): void {
+    if (this.#closed) {
+      if (!Array.isArray(backlog)) (backlog as PagedBacklog).close();
+      return;
+    }
     this.#mailbox ??= [];
-    this.#backlog = backlog;
+    if (Array.isArray(backlog)) this.#backlog = backlog;
+    else {
+      this.#backlog = [];
+      this.#source = backlog as PagedBacklog;
+    }
     this.#backlogAt = 0;
     this.#backlogUpTo = upTo;
     this.#o.scheduler.mark(this);
@@ -269,6 +281,7 @@ export class Connection {
     if (this.#mailbox) {
       this.#backlog = undefined;
       this.#mailbox = undefined;
+      this.#closeSource();
     }
     const frames = [...this.#pendingFrames(), drainFrame(this.#sentId(cursor), retryMs)];
     const buf = Buffer.concat(frames);
@@ -325,6 +338,11 @@ export class Connection {
       this.#push(frame);
       bytes += frame.length;
     }
+    if (this.#backlogAt >= backlog.length && this.#source) {
+      // This chunk is written: the next is read once the socket has taken it.
+      if (!this.#fetching && this.#pendingCount === 0) this.#fetch(this.#source);
+      return this.#pendingCount > 0;
+    }
     if (this.#backlogAt >= backlog.length) {
       this.#backlog = undefined;
       const held = this.#mailbox ?? [];
@@ -337,6 +355,33 @@ export class Connection {
       }
     }
     return this.#pendingCount > 0 || this.#backlog !== undefined;
+  }
+
+  #fetch(source: PagedBacklog): void {
+    this.#fetching = true;
+    source.next(BACKLOG_CHUNK).then(
+      (entries) => {
+        this.#fetching = false;
+        if (this.#closed || this.#source !== source) return;
+        if (entries.length === 0) this.#closeSource();
+        else {
+          this.#backlog = entries;
+          this.#backlogAt = 0;
+        }
+        this.#o.scheduler.mark(this);
+      },
+      () => {
+        this.#fetching = false;
+        if (this.#closed || this.#source !== source) return;
+        this.#closeSource();
+        failResume(this);
+      },
+    );
+  }
+
+  #closeSource(): void {
+    this.#source?.close();
+    this.#source = undefined;
   }
 
   /** Frames queued. */
@@ -375,6 +420,7 @@ export class Connection {
     this.#clearPending();
     this.#backlog = undefined;
     this.#mailbox = undefined;
+    this.#closeSource();
   }
 
   #at(when: number, fn: () => void): void {

@@ -26,6 +26,7 @@ export async function createEdge(broker: Broker, cfg: RealerConfig, log: Logger)
     prefix: cfg.subjects.channels,
     maxMsgsPerChannel: cfg.streams.channels.maxMsgsPerSubject,
     ringSize: cfg.edge.ringSize,
+    maxQueuedBytes: cfg.edge.maxQueuedBytes,
     heartbeatMs: cfg.edge.heartbeatMs,
     verifyMs: cfg.edge.verifyMs,
     drainVerifyMs: cfg.edge.drainVerifyMs,

@@ -39,6 +39,8 @@ export interface HubOptions {
   maxMsgsPerChannel?: number | undefined;
   /** Frames kept for resumes that need no stream read. */
   ringSize: number;
+  /** A connection's queue bound, bytes: a resume from the stream reads history in pages that fit it. */
+  maxQueuedBytes?: number;
   heartbeatMs: number;
   log: Logger;
   /** Called whenever a channel's local subscriber count changes. */
@@ -162,6 +164,7 @@ export class Hub {
       stream: o.stream,
       prefix: o.prefix,
       maxMsgsPerChannel: o.maxMsgsPerChannel,
+      maxQueuedBytes: o.maxQueuedBytes ?? 256 * 1024,
       interest,
       framer: this.#framer,
       ring: () => this.#ring,

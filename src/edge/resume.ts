@@ -5,14 +5,15 @@
  * cannot honour gets an `event: reset` saying from where it continues.
  */
 import type { Broker, StreamState } from "../broker/types.js";
+import { channelSubject } from "../events/channel.js";
+import { pageSize, StreamBacklog } from "./backlog.js";
 import type { Connection } from "./connection.js";
 import type { EventId } from "./event-id.js";
 import type { Framer } from "./frames.js";
-import { HistoryReader } from "./history.js";
+import { HistoryPages } from "./history.js";
 import type { ChannelInterest } from "./interest.js";
 import type { Ring } from "./ring.js";
 import { controlFrame } from "./sse-frame.js";
-import type { Entry } from "./types.js";
 
 export type ResumeOutcome = "live" | "ring" | "stream" | "reset";
 
@@ -24,6 +25,10 @@ export interface ResumerOptions {
   prefix: string;
   /** The stream's per-channel retention (`maxMsgsPerSubject`), to spot per-channel history loss. */
   maxMsgsPerChannel?: number | undefined;
+  /** A connection's queue bound: what a resume from the stream holds at most, in pages of history. */
+  maxQueuedBytes: number;
+  /** Stream reads for resumes running at once on this edge; more wait their turn. */
+  maxHistoryReads?: number;
   interest: ChannelInterest;
   framer: Framer;
   /** The ring of recent frames (replaced when the hub starts). */
@@ -37,12 +42,12 @@ export interface ResumerOptions {
 
 export class Resumer {
   readonly #o: ResumerOptions;
-  readonly #history: HistoryReader;
+  readonly #pages: HistoryPages;
   #state: Promise<StreamState> | undefined;
 
   constructor(o: ResumerOptions) {
     this.#o = o;
-    this.#history = new HistoryReader(o.broker, o.stream, o.prefix, (m) => o.framer.entry(m));
+    this.#pages = new HistoryPages(o.broker, o.stream, o.prefix, (m) => o.framer.entry(m), o.maxHistoryReads);
   }
 
   /** The sequence a connection on `channels` is complete up to once attached: the position, or later where a channel starts later. */
@@ -111,39 +116,33 @@ export class Resumer {
       from = firstSeq;
       outcome = "reset";
     }
-    for (const ch of conn.channels) {
-      const next = o.interest.goneAfter(ch, from - 1, upTo);
+    const cap = o.maxMsgsPerChannel;
+    const trimmed = await Promise.all(
+      conn.channels.map((ch) =>
+        cap !== undefined && cap > 0 ? this.#trimmedFrom(ch, from, upTo, cap) : undefined,
+      ),
+    );
+    conn.channels.forEach((ch, i) => {
+      const next = trimmed[i] ?? o.interest.goneAfter(ch, from - 1, upTo);
       if (next !== undefined) {
         this.#reset(conn, [ch], next, "history-gone");
         outcome = "reset";
       }
-    }
-    const histories = await Promise.all(
-      conn.channels.map((ch) =>
-        this.#history.read(ch, from, upTo, (afterSeq) => {
-          const ring = o.ring();
-          return afterSeq >= ring.floor && afterSeq >= o.interest.ringCovers(ch) && upTo <= o.dispatched()
-            ? ring.slice(afterSeq, upTo, (c) => c === ch)
-            : undefined;
-        }),
-      ),
-    );
-    const cap = o.maxMsgsPerChannel;
-    const backlog: Entry[] = [];
-    histories.forEach((h, i) => {
-      // The stream keeps `cap` messages per channel: when all of them are after the
-      // cursor, older ones of this channel may have been dropped in between.
-      const first = h.entries[0];
-      if (cap !== undefined && cap > 0 && h.stored >= cap && first && first.seq > from) {
-        this.#reset(conn, [conn.channels[i]!], first.seq, "history-gone");
-        outcome = "reset";
-      }
-      for (const e of h.entries) backlog.push(e);
     });
-    if (histories.length > 1) backlog.sort((a, b) => a.seq - b.seq);
     conn.cursor = from - 1;
-    conn.resumeWith(backlog, upTo);
+    const size = pageSize(conn.channels.length, o.maxQueuedBytes);
+    conn.resumeWith(new StreamBacklog(this.#pages, conn.channels, from - 1, upTo, size), upTo);
     return outcome;
+  }
+
+  /**
+   * The stream keeps `cap` messages per channel: when it holds that many of
+   * `channel`, all from `from` on, older ones may have been dropped in
+   * between. Then the sequence the channel continues from.
+   */
+  async #trimmedFrom(channel: string, from: number, upTo: number, cap: number): Promise<number | undefined> {
+    const s = await this.#o.broker.subjectState(this.#o.stream, channelSubject(this.#o.prefix, channel));
+    return s.messages >= cap && s.firstSeq > from && s.firstSeq <= upTo ? s.firstSeq : undefined;
   }
 
   #reset(conn: Connection, channels: readonly string[], from: number, reason: string): void {

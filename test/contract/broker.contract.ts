@@ -136,6 +136,24 @@ export function brokerContract(label: string, factory: () => Promise<BrokerFixtu
       assert.deepEqual(noMatch, []);
     });
 
+    it("reads at most `max` messages, and tells what it holds of one subject", async () => {
+      const { stream, subj } = await stream_();
+      for (let i = 1; i <= 6; i++) await broker.publish(`${subj}.${i % 3 ? "a" : "b"}`, enc.encode(`v${i}`));
+      const two = await collect(broker.read(stream, { fromSeq: 2, max: 2 }));
+      assert.deepEqual(
+        two.map((m) => m.seq),
+        [2, 3],
+      );
+      const a = await collect(broker.read(stream, { fromSeq: 3, subject: `${subj}.a`, max: 1 }));
+      assert.deepEqual(
+        a.map((m) => m.seq),
+        [4],
+      );
+      assert.deepEqual(await broker.subjectState(stream, `${subj}.a`), { messages: 4, firstSeq: 1 });
+      assert.deepEqual(await broker.subjectState(stream, `${subj}.b`), { messages: 2, firstSeq: 3 });
+      assert.deepEqual(await broker.subjectState(stream, `${subj}.none`), { messages: 0, firstSeq: 0 });
+    });
+
     describe("live subjects (a stream that republishes what it stores)", () => {
       async function liveStream(republish = true) {
         const { stream, subj } = names();
