@@ -97,3 +97,73 @@ export class StreamBacklog implements PagedBacklog {
     );
   }
 }
+
+/**
+ * What a resuming connection still has to write: a backlog given whole (a
+ * slice of the ring, shared with other connections and never modified), or
+ * read from the stream a chunk at a time, each only once the connection has
+ * written the one before.
+ */
+export class BacklogReader {
+  /** The sequence the connection is complete up to once the backlog is written. */
+  readonly upTo: number;
+  #chunk: readonly Entry[];
+  #at = 0;
+  #source: PagedBacklog | undefined;
+  #fetching = false;
+
+  constructor(backlog: readonly Entry[] | PagedBacklog, upTo: number) {
+    this.upTo = upTo;
+    if (Array.isArray(backlog)) this.#chunk = backlog as readonly Entry[];
+    else {
+      this.#chunk = [];
+      this.#source = backlog as PagedBacklog;
+    }
+  }
+
+  /** The next entry at hand, or undefined when none is until a fetch (`waiting`) or ever (`done`). */
+  next(): Entry | undefined {
+    return this.#at < this.#chunk.length ? this.#chunk[this.#at++] : undefined;
+  }
+
+  /** Nothing at hand, but more to come from the stream. */
+  get waiting(): boolean {
+    return this.#at >= this.#chunk.length && this.#source !== undefined;
+  }
+
+  get done(): boolean {
+    return this.#at >= this.#chunk.length && this.#source === undefined;
+  }
+
+  /** Reads the next chunk (once at a time); `ready` once it is at hand or the backlog is done. */
+  fetch(maxBytes: number, ready: () => void, failed: (err: unknown) => void): void {
+    const source = this.#source;
+    if (!source || this.#fetching) return;
+    this.#fetching = true;
+    source.next(maxBytes).then(
+      (entries) => {
+        this.#fetching = false;
+        if (this.#source !== source) return;
+        if (entries.length === 0) this.close();
+        else {
+          this.#chunk = entries;
+          this.#at = 0;
+        }
+        ready();
+      },
+      (err: unknown) => {
+        this.#fetching = false;
+        if (this.#source !== source) return;
+        this.close();
+        failed(err);
+      },
+    );
+  }
+
+  close(): void {
+    this.#source?.close();
+    this.#source = undefined;
+    this.#chunk = [];
+    this.#at = 0;
+  }
+}

@@ -1,98 +1,42 @@
 /**
  * The edge's one reader of the channel stream: one broker subscription per
  * channel that has local subscribers, none for the others. The stream
- * republishes what it stores (JetStream RePublish, or its in-memory twin);
- * the feed subscribes to the republished messages of each watched channel
- * and hands them to the hub in stream order, each once.
+ * republishes what it stores, so the messages of all watched channels
+ * arrive in sequence order on the edge's one connection, each naming its
+ * channel's previous sequence. The feed trusts that order and checks the
+ * rest in rounds (flush the subscriptions, ask the stream for its last
+ * sequence L, read what is missing up to L; feed-reads.ts), and hands each
+ * message to the hub once, in stream order (docs/edge.md has the why):
  *
- * Why it can: the stream is the one publisher, so the messages of all
- * watched channels arrive in sequence order on the edge's one connection.
- * They stop arriving only when the connection drops or the stream's leader
- * changes, and each message says which of its channel's messages came
- * before it (`prevSeq`). The feed trusts that order and checks everything
- * else, in rounds (flush the subscriptions, ask the stream for its last
- * sequence L, read what is missing up to L):
- *
- * - **A new channel** starts at L: everything of it stored after L arrives
- *   live; what is at or below L is history (`since`). While the round runs,
- *   live messages are held, so none is handed over ahead of a message of the
- *   new channel that came before it.
- * - **A loss** (a disconnect, a reconnect, a new leader): the feed holds
- *   what arrives, then reads everything of its channels after its
- *   *verified* position (not its position: after a leader change, messages
- *   the old leader stored and never republished lie below later ones that
- *   did arrive), and hands over the merge in order.
- * - **A gap** (a message whose channel's previous message never came): the
- *   channel's missing messages are read back before it, and nothing later
- *   passes them. When the read shows them gone (deleted, aged out, pushed
- *   out by the per-channel cap), the feed says so (`onGone`) and moves on:
- *   it never waits for a message that cannot come.
- * - **Verification** (every `syncMs`): the feed reads what its channels
- *   stored between its verified position and L, without holding live
- *   messages, hands over anything missing (late), and moves the verified
- *   position to L. A loss nobody signalled is found there at the latest.
+ * - a new channel starts at L (its history is at or below L); live
+ *   messages are held while the round runs;
+ * - after a loss (disconnect, reconnect, new leader) it reads its channels
+ *   from its verified position, not its position, holding what arrives;
+ * - a gap (a channel's previous message never came) is read back before
+ *   anything later passes it; what the read shows gone is said (`onGone`),
+ *   and the feed moves on;
+ * - every `syncMs` it verifies, without holding live messages, that it has
+ *   everything up to L, and moves its verified position there.
  *
  * A message found missing after a later one was handed over comes out
- * `late`: the hub sends it to the connections that have not passed it and
- * makes the others resume from before it. Nothing is lost; a client may see
- * a message twice. Rounds that fail, or that hand nothing over while
- * messages wait, are retried with a growing delay: no busy loop.
+ * `late`. Rounds that fail or move nothing on back off (up to 5 s).
  */
-import type { LiveLoss, LiveSubjectSource, StoredMessage } from "../broker/types.js";
+import type { LiveLoss, StoredMessage } from "../broker/types.js";
+import {
+  type ChannelFeedOptions,
+  DEFAULT_MAX_HELD,
+  DEFAULT_MAX_SCAN,
+  DEFAULT_SYNC_MS,
+} from "./channel-feed-options.js";
+import { type Deferred, deferred } from "./deferred.js";
+import { cappedSubjects, type Item, readMissing } from "./feed-reads.js";
 
-export type RepairReason = "gap" | "loss" | "end";
+export type { ChannelFeedOptions } from "./channel-feed-options.js";
+export type { RepairReason } from "./feed-reads.js";
 
-export interface ChannelFeedOptions {
-  source: LiveSubjectSource;
-  /** Everything up to this sequence counts as handed over and verified. */
-  position: number;
-  /** Each message, in stream order unless `late`: below one handed over before. */
-  onMessage: (m: StoredMessage, late: boolean) => void;
-  /**
-   * The stream no longer has `subject`'s messages between `afterSeq` and
-   * `nextSeq` (exclusive) that this feed never handed over; the next one it
-   * hands over of that subject is at `nextSeq`.
-   */
-  onGone?: (subject: string, afterSeq: number, nextSeq: number) => void;
-  /** Told of each message read back from the stream: after a gap in its channel, a loss, or by verification (end). */
-  onRepair?: (reason: RepairReason) => void;
-  /** A round failed; it is tried again with a growing delay. */
-  onError?: (err: unknown) => void;
-  /** A sweep that would scan more stream messages than this reads channel by channel instead. */
-  maxScan?: number;
-  /** How often the feed verifies what it handed over against the stream, ms. Default 1000. */
-  syncMs?: number;
-  /** Live messages held during a round; past it they are dropped and read back from the stream. Default 10000. */
-  maxHeld?: number;
-  /**
-   * Messages the stream keeps per subject: when a read of a subject finds
-   * that many, all after what was handed over, older ones may have been
-   * pushed out unseen, and are said gone.
-   */
-  maxMsgsPerSubject?: number | undefined;
-}
+type Pending = Deferred<number>;
 
-interface Item {
-  subject: string;
-  m: StoredMessage;
-  /** The subject's previous sequence, for a live message; -1 for one read from the stream. */
-  prev: number;
-  /** Why it was read from the stream (counted once it is handed over: a copy that also came live is not). */
-  repair?: RepairReason;
-}
-
-interface Pending {
-  promise: Promise<number>;
-  resolve: (since: number) => void;
-  reject: (err: Error) => void;
-}
-
-const DEFAULT_MAX_SCAN = 100_000;
-const DEFAULT_SYNC_MS = 1_000;
-const DEFAULT_MAX_HELD = 10_000;
 const MAX_BACKOFF_MS = 5_000;
-/** What one read of a single subject costs, in scanned messages (a consumer is created for it). */
-const READ_COST = 32;
 
 export class ChannelFeed {
   readonly #o: ChannelFeedOptions;
@@ -167,15 +111,8 @@ export class ChannelFeed {
     const waiting = this.#pending.get(subject);
     if (waiting) return waiting.promise;
     if (this.#stopped) return Promise.reject(new Error("channel feed stopped"));
-    let resolve!: (n: number) => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<number>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    // Nobody may be left waiting on a rejection nobody handles.
-    promise.catch(() => {});
-    this.#pending.set(subject, { promise, resolve, reject });
+    const pending = deferred<number>();
+    this.#pending.set(subject, pending);
     // Hold from now: the subject's first messages may come before its start is known.
     this.#held ??= [];
     this.#unsubscribe.set(
@@ -183,7 +120,7 @@ export class ChannelFeed {
       this.#o.source.subscribe(subject, (m, prev) => this.#live(subject, m, prev)),
     );
     this.#schedule();
-    return promise;
+    return pending.promise;
   }
 
   /** Drops the subscription: nothing more of `subject` is handed over. */
@@ -336,28 +273,16 @@ export class ChannelFeed {
       // stream stores after `last` reaches this feed.
       await src.flush();
       last = await src.lastSeq();
-      const reason: RepairReason = recover ? "loss" : "end";
-      if (sweep && last > verifiedFrom && this.#last.size > 0) {
-        const span = last - verifiedFrom;
-        if (span <= (this.#o.maxScan ?? DEFAULT_MAX_SCAN) && span <= this.#last.size * READ_COST) {
-          for await (const m of src.read(verifiedFrom + 1, last)) {
-            const l = this.#last.get(m.subject);
-            if (l !== undefined && m.seq > l) read.push({ subject: m.subject, m, prev: -1, repair: reason });
-          }
-        } else {
-          for (const [s, l] of [...this.#last]) {
-            for await (const m of src.read(l + 1, last, s))
-              read.push({ subject: s, m, prev: -1, repair: reason });
-          }
-        }
-        for (const s of this.#last.keys()) covered.add(s);
-      }
-      for (const [s, from] of repairs) {
-        if (!this.#last.has(s) || covered.has(s)) continue;
-        for await (const m of src.read(from + 1, last, s))
-          read.push({ subject: s, m, prev: -1, repair: "gap" });
-        covered.add(s);
-      }
+      await readMissing(src, {
+        last,
+        handed: this.#last,
+        sweepFrom: sweep ? verifiedFrom : undefined,
+        reason: recover ? "loss" : "end",
+        repairs,
+        maxScan: this.#o.maxScan ?? DEFAULT_MAX_SCAN,
+        read,
+        covered,
+      });
     } catch (err) {
       // Nothing was handed over: the next round does it all again.
       this.#recover ||= recover;
@@ -368,7 +293,7 @@ export class ChannelFeed {
       }
       throw err;
     }
-    const capped = this.#capped(read);
+    const capped = cappedSubjects(read, this.#last, this.#o.maxMsgsPerSubject);
     if (!holding && !this.#held) {
       // A sweep while live messages were handed over as they came: what it found is late or new.
       read.sort((a, b) => a.m.seq - b.m.seq);
@@ -420,30 +345,6 @@ export class ChannelFeed {
     }
     for (const p of established) p.resolve(last);
     return progressed || keep.length === 0;
-  }
-
-  /**
-   * Per subject, the first message of a read that found the subject's whole
-   * kept history new (`maxMsgsPerSubject` of them, the first not right after
-   * what was handed over): older ones may have been pushed out unseen.
-   */
-  #capped(read: readonly Item[]): Map<string, number> {
-    const out = new Map<string, number>();
-    const cap = this.#o.maxMsgsPerSubject;
-    if (!cap || cap <= 0) return out;
-    const counts = new Map<string, { first: number; count: number }>();
-    for (const it of read) {
-      const c = counts.get(it.subject);
-      if (c) {
-        c.count++;
-        if (it.m.seq < c.first) c.first = it.m.seq;
-      } else counts.set(it.subject, { first: it.m.seq, count: 1 });
-    }
-    for (const [s, c] of counts) {
-      const last = this.#last.get(s);
-      if (last !== undefined && c.count >= cap && c.first > last + 1) out.set(s, c.first);
-    }
-    return out;
   }
 
   /** Before the first read message of a subject whose older messages may have been pushed out: say so. */

@@ -4,47 +4,21 @@
  * whatever the client does:
  * - `pending`: frames waiting for the next write round (bounded in frames and
  *   in bytes, counting what the socket itself still holds);
- * - while resuming, a backlog shared with other connections (a reference and
- *   an index, written only as fast as the socket drains) and a mailbox of
- *   live frames held until the backlog is written (bounded in frames).
+ * - while resuming, a backlog (backlog.ts): a slice of the ring shared with
+ *   other connections, or history read from the stream a chunk at a time,
+ *   each once the socket has taken the one before; and a mailbox of live
+ *   frames held until the backlog is written (bounded in frames).
  * Past a bound, or when the socket stays blocked too long, the client gets a
  * final `event: error` with its cursor and is closed: it resumes from there.
  */
 import { ClientTooSlow, ResumeFailed, TokenExpired } from "../errors.js";
-import type { PagedBacklog } from "./backlog.js";
+import { BacklogReader, type PagedBacklog } from "./backlog.js";
+import { FrameQueue } from "./frame-queue.js";
 import { controlFrame, drainFrame, HEARTBEAT } from "./sse-frame.js";
-import type { Entry } from "./types.js";
+import type { CloseReason, ConnectionLimits, Entry, SseSink } from "./types.js";
 import type { WriteScheduler } from "./write-scheduler.js";
 
-/** What the connection needs of its socket (the edge passes the net.Socket itself; tests a fake). */
-export interface SseSink {
-  write(chunk: Buffer): boolean;
-  end(): void;
-  destroy(): void;
-  readonly writableLength: number;
-  once(event: "drain" | "close", fn: () => void): unknown;
-}
-
-export interface ConnectionLimits {
-  /** Bytes queued (ours plus the socket's unsent bytes) before the client counts as too slow. */
-  maxQueuedBytes: number;
-  /** Frames queued, or live frames held during a resume, before the client counts as too slow. */
-  maxQueuedFrames: number;
-  /** How long the socket may stay blocked (a write returned false, no 'drain' since), ms. */
-  stallTimeoutMs: number;
-  /** After the final frame, how long the client has to read it before the socket is destroyed, ms. */
-  closeGraceMs: number;
-}
-
-/** Why a connection ended: the label of realer_edge_drops_total, and the `reason` of `event: error`. */
-export type CloseReason =
-  | "client"
-  | "slow"
-  | "stalled"
-  | "token-expired"
-  | "resume-failed"
-  | "drain"
-  | "rewind";
+export type { CloseReason, ConnectionLimits, SseSink } from "./types.js";
 
 export interface ConnectionOptions {
   channels: readonly string[];
@@ -80,25 +54,12 @@ export class Connection {
    */
   #sentSeq: number;
   #sentRaw: string | undefined;
-  /*
-   * The queue: one frame in `#one`, or several in `#many`. A connection
-   * usually has one frame queued per write; keeping it in a field rather
-   * than an array allocated per write leaves the collector nothing to do per
-   * delivery (arrays made per write outlived young-generation collections
-   * and were promoted, growing the old generation by megabytes a second).
-   */
-  #one: Buffer | undefined;
-  #many: Buffer[] | undefined;
-  #pendingBytes = 0;
+  /** Frames waiting for the next write. */
+  readonly #queue = new FrameQueue();
   #blockedSince = 0;
   /** Set by every write, cleared by the heartbeat tick: a stream written to since the last tick needs no heartbeat. */
   #wroteSinceTick = false;
-  #backlog: readonly Entry[] | undefined;
-  /** Where more backlog comes from, a chunk at a time, when it is read from the stream. */
-  #source: PagedBacklog | undefined;
-  #fetching = false;
-  #backlogAt = 0;
-  #backlogUpTo = 0;
+  #backlog: BacklogReader | undefined;
   #mailbox: Entry[] | undefined;
   #closed = false;
   // Allocated only when used: thousands of idle connections each save the bytes.
@@ -130,7 +91,7 @@ export class Connection {
 
   /** Bytes this connection holds right now: its queue plus the socket's unsent bytes. */
   get queuedBytes(): number {
-    return this.#pendingBytes + this.#sink.writableLength;
+    return this.#queue.bytes + this.#sink.writableLength;
   }
 
   /** Resolves once the socket is closed. */
@@ -159,13 +120,8 @@ export class Connection {
       return;
     }
     this.#mailbox ??= [];
-    if (Array.isArray(backlog)) this.#backlog = backlog;
-    else {
-      this.#backlog = [];
-      this.#source = backlog as PagedBacklog;
-    }
-    this.#backlogAt = 0;
-    this.#backlogUpTo = upTo;
+    this.#backlog?.close();
+    this.#backlog = new BacklogReader(backlog, upTo);
     this.#o.scheduler.mark(this);
   }
 
@@ -206,7 +162,7 @@ export class Connection {
       this.#wroteSinceTick = false;
       return;
     }
-    if (this.#pendingCount === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
+    if (this.#queue.count === 0 && !this.#backlog) this.#enqueue(HEARTBEAT);
   }
 
   /**
@@ -230,10 +186,11 @@ export class Connection {
   /** Writes what is queued, in as few writes as possible, while the socket takes it. */
   flush(): void {
     while (!this.#closed && this.#blockedSince === 0) {
-      if (this.#pendingCount === 0 && !this.#refill()) return;
-      const n = this.#pendingCount;
-      const buf = this.#many ? this.#o.scheduler.join(this.#many, this.#pendingBytes) : this.#one!;
-      this.#clearPending();
+      if (this.#queue.count === 0 && !this.#refill()) return;
+      const n = this.#queue.count;
+      const q = this.#queue;
+      const buf = q.many ? this.#o.scheduler.join(q.many, q.bytes) : q.one!;
+      q.clear();
       if (this.cursor !== this.#sentSeq) {
         this.#sentSeq = this.cursor;
         this.#sentRaw = undefined;
@@ -279,11 +236,11 @@ export class Connection {
     // Everything queued is written first, so the client then has up to `cursor`.
     const cursor = this.#mailbox ? this.cursor : Math.max(this.cursor, position);
     if (this.#mailbox) {
+      this.#backlog?.close();
       this.#backlog = undefined;
       this.#mailbox = undefined;
-      this.#closeSource();
     }
-    const frames = [...this.#pendingFrames(), drainFrame(this.#sentId(cursor), retryMs)];
+    const frames = [...this.#queue.frames(), drainFrame(this.#sentId(cursor), retryMs)];
     const buf = Buffer.concat(frames);
     this.#drop();
     this.#sink.write(buf);
@@ -308,15 +265,15 @@ export class Connection {
 
   readonly #onDrain = (): void => {
     this.#blockedSince = 0;
-    if (!this.#closed && (this.#pendingCount > 0 || this.#backlog)) this.#o.scheduler.mark(this);
+    if (!this.#closed && (this.#queue.count > 0 || this.#backlog)) this.#o.scheduler.mark(this);
   };
 
   #enqueue(frame: Buffer): void {
-    this.#push(frame);
+    this.#queue.push(frame);
     const { maxQueuedBytes, maxQueuedFrames } = this.#o.limits;
     if (
-      this.#pendingCount > maxQueuedFrames ||
-      this.#pendingBytes + this.#sink.writableLength > maxQueuedBytes
+      this.#queue.count > maxQueuedFrames ||
+      this.#queue.bytes + this.#sink.writableLength > maxQueuedBytes
     ) {
       this.#slow("the client reads too slowly; reconnect to resume");
       return;
@@ -329,84 +286,40 @@ export class Connection {
     const backlog = this.#backlog;
     if (!backlog) return false;
     let bytes = 0;
-    while (this.#backlogAt < backlog.length && bytes < BACKLOG_CHUNK) {
-      const e = backlog[this.#backlogAt++]!;
+    for (let e = backlog.next(); e; e = bytes < BACKLOG_CHUNK ? backlog.next() : undefined) {
       if (e.seq <= this.cursor) continue;
       this.cursor = e.seq;
       const frame = e.frame;
       if (frame.length === 0) continue;
-      this.#push(frame);
+      this.#queue.push(frame);
       bytes += frame.length;
     }
-    if (this.#backlogAt >= backlog.length && this.#source) {
+    if (backlog.waiting) {
       // This chunk is written: the next is read once the socket has taken it.
-      if (!this.#fetching && this.#pendingCount === 0) this.#fetch(this.#source);
-      return this.#pendingCount > 0;
+      if (this.#queue.count === 0) backlog.fetch(BACKLOG_CHUNK, this.#backlogReady, this.#backlogFailed);
+      return this.#queue.count > 0;
     }
-    if (this.#backlogAt >= backlog.length) {
+    if (backlog.done) {
       this.#backlog = undefined;
       const held = this.#mailbox ?? [];
       this.#mailbox = undefined;
-      this.cursor = Math.max(this.cursor, this.#backlogUpTo);
+      this.cursor = Math.max(this.cursor, backlog.upTo);
       for (const e of held) {
         if (e.seq <= this.cursor) continue;
         this.cursor = e.seq;
-        this.#push(e.frame);
+        this.#queue.push(e.frame);
       }
     }
-    return this.#pendingCount > 0 || this.#backlog !== undefined;
+    return this.#queue.count > 0 || this.#backlog !== undefined;
   }
 
-  #fetch(source: PagedBacklog): void {
-    this.#fetching = true;
-    source.next(BACKLOG_CHUNK).then(
-      (entries) => {
-        this.#fetching = false;
-        if (this.#closed || this.#source !== source) return;
-        if (entries.length === 0) this.#closeSource();
-        else {
-          this.#backlog = entries;
-          this.#backlogAt = 0;
-        }
-        this.#o.scheduler.mark(this);
-      },
-      () => {
-        this.#fetching = false;
-        if (this.#closed || this.#source !== source) return;
-        this.#closeSource();
-        failResume(this);
-      },
-    );
-  }
+  readonly #backlogReady = (): void => {
+    if (!this.#closed) this.#o.scheduler.mark(this);
+  };
 
-  #closeSource(): void {
-    this.#source?.close();
-    this.#source = undefined;
-  }
-
-  /** Frames queued. */
-  get #pendingCount(): number {
-    return this.#many ? this.#many.length : this.#one ? 1 : 0;
-  }
-
-  #push(frame: Buffer): void {
-    if (this.#many) this.#many.push(frame);
-    else if (this.#one) {
-      this.#many = [this.#one, frame];
-      this.#one = undefined;
-    } else this.#one = frame;
-    this.#pendingBytes += frame.length;
-  }
-
-  #pendingFrames(): readonly Buffer[] {
-    return this.#many ?? (this.#one ? [this.#one] : []);
-  }
-
-  #clearPending(): void {
-    this.#one = undefined;
-    this.#many = undefined;
-    this.#pendingBytes = 0;
-  }
+  readonly #backlogFailed = (): void => {
+    if (!this.#closed) failResume(this);
+  };
 
   #slow(message: string): void {
     this.#evict("slow", message);
@@ -417,10 +330,10 @@ export class Connection {
   }
 
   #drop(): void {
-    this.#clearPending();
+    this.#queue.clear();
+    this.#backlog?.close();
     this.#backlog = undefined;
     this.#mailbox = undefined;
-    this.#closeSource();
   }
 
   #at(when: number, fn: () => void): void {
