@@ -1,10 +1,11 @@
 /**
  * Channel history for resumes, a page at a time: a resume never holds more
- * of a channel's history than one page, however long it is. Concurrent
- * requests for the same page share one stream read (single flight), so a
- * reconnect storm from one cursor reads each page once, and at most
- * `maxReads` reads run at once on the edge, so a storm of resumes from old
- * cursors is queued rather than let loose on the broker.
+ * of a channel's history than one page, however long it is. Requests for
+ * the same page share one stream read: while it runs (single flight) and
+ * for a few seconds after (the last `keepPages` pages), so a reconnect
+ * storm from one cursor reads each page once. At most `maxReads` reads run
+ * at once on the edge, so a storm of resumes from old cursors is queued
+ * rather than let loose on the broker.
  */
 import type { Broker, StoredMessage } from "../broker/types.js";
 import { channelSubject } from "../events/channel.js";
@@ -20,8 +21,13 @@ export interface HistoryPage {
   done: boolean;
 }
 
+/** How long a page read is reused for requests that come after it ended, ms. */
+const KEEP_MS = 5_000;
+
 export class HistoryPages {
-  readonly #flights = new Map<string, Promise<HistoryPage>>();
+  /** Pages read or being read, oldest first. */
+  readonly #flights = new Map<string, { page: Promise<HistoryPage>; done: number }>();
+  readonly #keepPages: number;
   readonly #broker: Broker;
   readonly #stream: string;
   readonly #prefix: string;
@@ -36,7 +42,9 @@ export class HistoryPages {
     prefix: string,
     entry: (m: StoredMessage) => Entry,
     maxReads = 32,
+    keepPages = 128,
   ) {
+    this.#keepPages = keepPages;
     this.#broker = broker;
     this.#stream = stream;
     this.#prefix = prefix;
@@ -46,21 +54,38 @@ export class HistoryPages {
 
   /** Reads running or waiting right now (tests and metrics). */
   get inFlight(): number {
-    return this.#flights.size;
+    let n = 0;
+    for (const f of this.#flights.values()) if (f.done === 0) n++;
+    return n;
   }
 
   /** The channel's messages with `after < seq <= upTo`, at most `size` of them. */
   page(channel: string, after: number, upTo: number, size: number): Promise<HistoryPage> {
     if (after >= upTo) return Promise.resolve({ entries: [], end: upTo, done: true });
     const key = `${channel}|${after}|${upTo}|${size}`;
-    let flight = this.#flights.get(key);
-    if (!flight) {
-      flight = this.#read(channel, after, upTo, size);
-      this.#flights.set(key, flight);
-      const done = () => this.#flights.delete(key);
-      flight.then(done, done);
-    }
-    return flight;
+    const now = Date.now();
+    const kept = this.#flights.get(key);
+    if (kept && (kept.done === 0 || now - kept.done < KEEP_MS)) return kept.page;
+    this.#flights.delete(key);
+    const flight = { page: this.#read(channel, after, upTo, size), done: 0 };
+    this.#flights.set(key, flight);
+    const settle = (ok: boolean) => {
+      if (!ok) this.#flights.delete(key);
+      else flight.done = Date.now();
+      // Oldest first: drop ended reads beyond the few kept.
+      let over = this.#flights.size - this.#keepPages;
+      for (const [k, f] of this.#flights) {
+        if (over <= 0) break;
+        if (f.done === 0) continue;
+        this.#flights.delete(k);
+        over--;
+      }
+    };
+    flight.page.then(
+      () => settle(true),
+      () => settle(false),
+    );
+    return flight.page;
   }
 
   async #read(channel: string, after: number, upTo: number, size: number): Promise<HistoryPage> {

@@ -169,8 +169,7 @@ export class Hub {
       framer: this.#framer,
       ring: () => this.#ring,
       epoch: () => this.#epoch,
-      // The feed's position moves past messages of channels nobody here reads, too.
-      dispatched: () => Math.max(this.#dispatched, feed.position),
+      dispatched: () => this.#dispatched,
       idOf: this.idOf,
     });
     // Two ticks per interval: a connection gets a heartbeat on a tick with nothing written since the last.
