@@ -125,7 +125,9 @@ describe("realer audit on JetStream", () => {
           return (
             c.pending === 0 &&
             c.ackPending === 0 &&
-            (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === 25
+            (await broker.streamState(stack.cfg.streams.channels.name)).lastSeq === 25 &&
+            // The edge's position moves once it has verified what it received (REALER_EDGE_VERIFY_MS).
+            stack.edge!.hub.position === 25
           );
         },
         { timeoutMs: 30_000, what: "the leaky worker to settle every event" },
