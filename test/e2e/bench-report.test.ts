@@ -1,6 +1,7 @@
 /**
  * The HTML report of a real run (a realer edge on the memory broker, this
- * process's CPU and memory charted), opened from a file in Chromium: it
+ * process's CPU and memory charted from /proc and from the edge's
+ * /metrics), opened from a file in Chromium: it
  * draws every chart with data, fetches nothing, and logs no error. A
  * screenshot is left in test-results/bench-report.png.
  */
@@ -41,9 +42,25 @@ describe("the bench report", () => {
       rate: 40,
       durationMs: 3_000,
       graceMs: 5_000,
-      servers: [{ name: "realer (this process)", pid: process.pid }],
+      servers: [
+        { name: "realer (this process)", pid: process.pid },
+        { name: "edge /metrics", metricsUrl: `${stack.edge!.url}/metrics` },
+      ],
     });
     assert.equal(result.totals.lost, 0);
+    // Both sources were read every second: /proc for the pid, the Prometheus text for the URL.
+    for (const name of ["realer (this process)", "edge /metrics"]) {
+      const readings = result.series.map((s) => s.servers[name]).filter((x) => x !== undefined);
+      assert.ok(readings.length >= 3, `${name}: ${readings.length} readings`);
+      assert.ok(
+        readings.every((x) => (x.rssMB ?? 0) > 10),
+        JSON.stringify(readings),
+      );
+      assert.ok(
+        readings.some((x) => (x.cpuCores ?? 0) > 0),
+        JSON.stringify(readings),
+      );
+    }
     const file = join(dir, "report.html");
     writeFileSync(file, renderReport(result));
 
@@ -85,7 +102,11 @@ describe("the bench report", () => {
       ],
     );
     for (const c of charts) assert.ok(c.inked > 1000, `${c.title}: ${c.inked} pixels drawn`);
-    // Every chart but the anomalies (none in this run) has points above zero.
+    // Every chart but the anomalies (none in this run) has points above zero; the server charts one line per source.
+    assert.equal(
+      await page.locator("#chart-cpu .u-legend .u-series").count(),
+      3, // the x column and two sources
+    );
     for (const c of charts.filter((x) => !x.title.startsWith("Duplicates")))
       assert.ok(c.points >= 2, `${c.title}: ${c.points} points`);
     assert.deepEqual(problems, []);
