@@ -42,7 +42,6 @@ async function serve(root: string): Promise<void> {
   cfg.edge.maxConnectionsPerAddress = 0;
   cfg.edge.maxChannels = Math.max(cfg.edge.maxChannels, CHANNELS);
   cfg.streams.channels.maxMsgsPerSubject = MESSAGES * 2;
-  cfg.streams.events.maxAgeMs = 60_000;
   const broker = new MemoryBroker();
   await ensureStreams(broker, cfg);
   const text = "x".repeat(1000);

@@ -65,9 +65,12 @@ export class Resumer {
     const o = this.#o;
     const upTo = this.upTo(conn.channels);
     if (cursor && cursor.epoch !== undefined && cursor.epoch !== o.epoch()) {
-      this.#reset(conn, conn.channels, upTo + 1, "epoch");
-      conn.cursor = upTo;
-      if (conn.resuming) conn.resumeWith([], upTo);
+      // An id of another stream (deleted and created again, or the embedded broker restarted):
+      // everything this stream still keeps is new to the client.
+      conn.beginResume();
+      const { firstSeq } = await this.#streamState();
+      this.#reset(conn, conn.channels, firstSeq, "epoch");
+      await this.#after(conn, firstSeq - 1, upTo);
       return "reset";
     }
     if (!cursor || cursor.seq === upTo) {
@@ -75,7 +78,6 @@ export class Resumer {
       if (conn.resuming) conn.resumeWith([], upTo);
       return "live";
     }
-    const wanted = new Set(conn.channels);
     conn.beginResume();
     if (cursor.seq > upTo) {
       // Another edge may be ahead of this one: wait for it, unless the stream never reached that far.
@@ -90,20 +92,27 @@ export class Resumer {
       conn.resumeWith([], upTo);
       return "reset";
     }
+    return this.#after(conn, cursor.seq, upTo);
+  }
+
+  /** Everything of `conn`'s channels after `after`, from the ring when it holds all of it, else from the stream. */
+  #after(conn: Connection, after: number, upTo: number): Promise<ResumeOutcome> {
+    const o = this.#o;
     const ring = o.ring();
     if (
-      cursor.seq >= ring.floor &&
+      after >= ring.floor &&
       upTo === o.dispatched() &&
-      conn.channels.every((ch) => cursor.seq >= o.interest.ringCovers(ch))
+      conn.channels.every((ch) => after >= o.interest.ringCovers(ch))
     ) {
-      conn.cursor = cursor.seq;
+      const wanted = new Set(conn.channels);
+      conn.cursor = after;
       conn.resumeWith(
-        ring.slice(cursor.seq, upTo, (ch) => wanted.has(ch)),
+        ring.slice(after, upTo, (ch) => wanted.has(ch)),
         upTo,
       );
-      return "ring";
+      return Promise.resolve("ring");
     }
-    return this.#fromStream(conn, cursor.seq, upTo);
+    return this.#fromStream(conn, after, upTo);
   }
 
   async #fromStream(conn: Connection, after: number, upTo: number): Promise<ResumeOutcome> {
