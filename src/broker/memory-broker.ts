@@ -85,6 +85,10 @@ class MemoryStream {
     return this.spec.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
   }
 
+  get #maxIds(): number {
+    return limit(this.spec.maxDedupeIds) ?? Number.POSITIVE_INFINITY;
+  }
+
   /** Index of the first stored message with seq >= `seq`. */
   indexFrom(seq: number): number {
     return this.msgs.indexFrom(seq);
@@ -113,7 +117,7 @@ class MemoryStream {
   store(subject: string, data: Uint8Array, opts: PublishOptions | undefined): PubAck {
     const now = Date.now();
     if (opts?.msgId) {
-      this.dedupe.expire(now, this.#window);
+      this.dedupe.expire(now, this.#window, this.#maxIds);
       const seq = this.dedupe.seqOf(opts.msgId);
       if (seq !== undefined) return { stream: this.spec.name, seq, duplicate: true };
     }
@@ -152,7 +156,7 @@ class MemoryStream {
       const over = subjects === ALL_SUBJECTS ? this.#subjects.subjects() : [subjects];
       for (const s of over) while (this.#subjects.count(s) > perSubject) this.#dropOldestOf(s);
     }
-    this.dedupe.expire(now, this.#window);
+    this.dedupe.expire(now, this.#window, this.#maxIds);
     const oldest = this.msgs.first();
     if (oldest && maxAgeMs !== undefined) this.#wakeup.at(oldest.time + maxAgeMs + 1);
     const oldestId = this.dedupe.oldest();

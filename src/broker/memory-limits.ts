@@ -5,10 +5,16 @@
  * the window when nothing is published.
  */
 
-/** Dedupe ids inside the duplicate window, the oldest first. */
+/**
+ * Dedupe ids inside the duplicate window, the oldest first. A stream at a
+ * high rate holds hundreds of thousands: each costs its id, a Map entry and
+ * 8 bytes of time (no object per id).
+ */
 export class DedupeWindow {
-  // A Map keeps insertion order: ids are stored in time order, so the expired ones are at its front.
-  readonly #ids = new Map<string, { seq: number; at: number }>();
+  // A Map keeps insertion order and ids come in time order: `#times[#head + i]` is when the Map's i-th id was stored.
+  readonly #ids = new Map<string, number>();
+  #times: number[] = [];
+  #head = 0;
 
   get size(): number {
     return this.#ids.size;
@@ -16,24 +22,36 @@ export class DedupeWindow {
 
   /** The sequence stored under `id` inside the window (call `expire` first). */
   seqOf(id: string): number | undefined {
-    return this.#ids.get(id)?.seq;
+    return this.#ids.get(id);
   }
 
+  /** Remembers an id not remembered now (`seqOf` gave undefined). */
   remember(id: string, seq: number, now: number): void {
-    this.#ids.set(id, { seq, at: now });
+    this.#ids.set(id, seq);
+    this.#times.push(now);
   }
 
-  /** Forgets every id stored `windowMs` or longer before `now`. */
-  expire(now: number, windowMs: number): void {
-    for (const [id, seen] of this.#ids) {
-      if (now - seen.at < windowMs) break;
+  /** Forgets every id stored `windowMs` or longer before `now`, and the oldest past `maxIds`. */
+  expire(now: number, windowMs: number, maxIds = Number.POSITIVE_INFINITY): void {
+    if (this.#head === this.#times.length) return;
+    for (const id of this.#ids.keys()) {
+      if (this.#head === this.#times.length) break;
+      if (now - this.#times[this.#head]! < windowMs && this.#ids.size <= maxIds) break;
       this.#ids.delete(id);
+      this.#head++;
+    }
+    if (this.#head === this.#times.length) {
+      this.#times = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#times.length) {
+      this.#times = this.#times.slice(this.#head);
+      this.#head = 0;
     }
   }
 
   /** When the oldest id was stored, Unix ms; undefined when none is kept. */
   oldest(): number | undefined {
-    return this.#ids.values().next().value?.at;
+    return this.#head < this.#times.length ? this.#times[this.#head] : undefined;
   }
 }
 

@@ -39,6 +39,13 @@ export interface StreamSpec {
   maxBytes?: number;
   /** How long a `msgId` suppresses duplicates, in milliseconds. Default 2 minutes. */
   duplicateWindowMs?: number;
+  /**
+   * In memory only: most dedupe ids remembered at once; past it the oldest are
+   * forgotten before the window ends (a repeat of one is then stored again).
+   * Each costs ~300 bytes, and a window at a high rate holds hundreds of
+   * thousands. Ignored by JetStream, which keeps every id of the window.
+   */
+  maxDedupeIds?: number;
   /** Where the JetStream implementation stores it. Default "file". Ignored in memory. */
   storage?: "file" | "memory";
   /**

@@ -27,6 +27,11 @@ const MIB = 1024 * 1024;
 /** A stream's duplicate window when its spec sets none (both brokers' default). */
 export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 const HOUR_MS = 3_600_000;
+/**
+ * Dedupe ids the embedded broker remembers per stream: the whole window at
+ * up to ~200 events a second (25,000 over 2 minutes), ~8 MB per stream.
+ */
+const EMBEDDED_DEDUPE_IDS = 25_000;
 
 export const STREAM_LIMITS: readonly StreamLimitSetting[] = [
   { env: "REALER_EVENTS_MAX_AGE_MS", stream: "events", field: "maxAgeMs", help: "events kept this long, ms" },
@@ -102,9 +107,14 @@ type Streams = Record<StreamKey, StreamSpec>;
  */
 export function embeddedStreamLimits(streams: Streams): Streams {
   return {
-    events: { ...streams.events, maxAgeMs: HOUR_MS, maxBytes: 32 * MIB },
-    channels: { ...streams.channels, maxAgeMs: HOUR_MS, maxBytes: 32 * MIB },
-    deadLetters: { ...streams.deadLetters, maxBytes: 8 * MIB },
+    events: { ...streams.events, maxAgeMs: HOUR_MS, maxBytes: 8 * MIB, maxDedupeIds: EMBEDDED_DEDUPE_IDS },
+    channels: {
+      ...streams.channels,
+      maxAgeMs: HOUR_MS,
+      maxBytes: 8 * MIB,
+      maxDedupeIds: EMBEDDED_DEDUPE_IDS,
+    },
+    deadLetters: { ...streams.deadLetters, maxBytes: 8 * MIB, maxDedupeIds: EMBEDDED_DEDUPE_IDS },
   };
 }
 

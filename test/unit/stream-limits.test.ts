@@ -67,7 +67,7 @@ describe("stream limits", () => {
       assert.equal(cfg.streams[s.stream][s.field], 700_000 + i, flagOf(s));
     });
     assert.equal(configFrom({ nats: "nats://127.0.0.1:4222" }).streams.events.maxBytes, undefined);
-    assert.equal(configFrom({}).streams.events.maxBytes, 32 * 1024 * 1024);
+    assert.equal(configFrom({}).streams.events.maxBytes, 8 * 1024 * 1024);
   });
 
   it("refuses a bad flag value as a usage error naming the flag", () => {
