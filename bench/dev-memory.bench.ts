@@ -160,6 +160,7 @@ async function publish(
 }
 
 const mb = (b: number) => (b / MB).toFixed(0);
+const signedMb = (b: number) => `${b >= 0 ? "+" : ""}${mb(b)}`;
 
 interface FlatResult {
   start: number;
@@ -258,8 +259,8 @@ async function slowPhase(dev: Dev, events: number): Promise<SlowResult> {
 
 function printSlow(label: string, r: SlowResult): void {
   console.log(
-    `slow reader, ${label}: RSS +${mb(r.withReader)} MB over ${SLOW_EVENTS} events of 1 KB` +
-      ` (peak during the window) vs +${mb(r.withoutReader)} MB with nobody subscribed;` +
+    `slow reader, ${label}: RSS ${signedMb(r.withReader)} MB over ${SLOW_EVENTS} events of 1 KB` +
+      ` (peak during the window) vs ${signedMb(r.withoutReader)} MB with nobody subscribed;` +
       ` ${r.queuedAtServer}; reader ${r.readerClosed ? "closed as too slow" : "STILL OPEN"}` +
       `; ${r.withReader <= 50 * MB ? "within" : "OVER"} the 50 MB bound`,
   );
