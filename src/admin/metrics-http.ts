@@ -11,19 +11,24 @@ import { registry } from "../metrics/registry.js";
 
 /** Hubs whose stream position this process reports; the audit compares it with the channel stream. */
 const hubs = new Set<{ readonly position: number }>();
-if (!registry.getSingleMetric("realer_edge_stream_position")) {
-  new Gauge({
-    name: "realer_edge_stream_position",
-    help: "Channel-stream sequence the edge has dispatched up to (moves by one per message received)",
-    registers: [registry],
-    collect() {
-      if (hubs.size > 0) this.set(Math.max(...[...hubs].map((h) => h.position)));
-    },
-  });
-}
 
-/** Reports `hub.position` as realer_edge_stream_position until the returned function is called. */
+/**
+ * Reports `hub.position` as realer_edge_stream_position until the returned
+ * function is called. The gauge exists only in a process that has a hub: the
+ * audit counts every process that reports it as an edge, and a worker's
+ * /metrics must not look like an edge that received nothing.
+ */
 export function trackHub(hub: { readonly position: number }): () => void {
+  if (!registry.getSingleMetric("realer_edge_stream_position")) {
+    new Gauge({
+      name: "realer_edge_stream_position",
+      help: "Channel-stream sequence the edge has dispatched up to (moves by one per message received)",
+      registers: [registry],
+      collect() {
+        if (hubs.size > 0) this.set(Math.max(...[...hubs].map((h) => h.position)));
+      },
+    });
+  }
   hubs.add(hub);
   return () => hubs.delete(hub);
 }

@@ -1,7 +1,7 @@
 /** The worker's small listener: GET /metrics, GET /healthz from its health function, 404 with a code otherwise. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type MetricsServer, startMetricsServer } from "../../src/admin/metrics-http.js";
+import { type MetricsServer, startMetricsServer, trackHub } from "../../src/admin/metrics-http.js";
 import { WorkerNotRunning } from "../../src/errors.js";
 import type { Health } from "../../src/metrics/health.js";
 
@@ -38,6 +38,18 @@ describe("metrics listener", () => {
       state: "draining",
       inFlight: 1,
     });
+  });
+
+  it("reports an edge's stream position only in a process with a hub, so the audit never takes a worker for an edge", async () => {
+    const before = await (await fetch(`${base}/metrics`)).text();
+    assert.doesNotMatch(before, /realer_edge_stream_position/);
+    const untrack = trackHub({ position: 42 });
+    try {
+      const r = await (await fetch(`${base}/metrics`)).text();
+      assert.match(r, /^realer_edge_stream_position 42$/m);
+    } finally {
+      untrack();
+    }
   });
 
   it("answers anything else with 404 REALER_ERR_NOT_FOUND", async () => {
