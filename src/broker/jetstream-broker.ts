@@ -17,6 +17,7 @@ import {
   type JsMsg,
   jetstream,
   jetstreamManager,
+  type MsgRequest,
   StorageType,
   type StreamConfig,
   type StreamInfo,
@@ -35,6 +36,7 @@ import {
 import { BrokerUnavailable, ConfigInvalid, ConsumerNotFound, StreamNotFound } from "../errors.js";
 import { PubAcks } from "./pub-acks.js";
 import { parseServers } from "./server-urls.js";
+import { readRange, type StreamReadDeps } from "./stream-read.js";
 import type {
   Broker,
   BrokerAdmin,
@@ -61,6 +63,11 @@ const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
 const limitOr = (v: number | undefined, none: number): number => (v !== undefined && v > 0 ? v : none);
 /** How long a publish waits for the stream to store it (the v3 client's default for JetStream requests), ms. */
 const PUBLISH_TIMEOUT_MS = 5_000;
+/**
+ * How long a read waits for its consumer to be created before asking the stream's leader instead, ms:
+ * a consumer placed on a dead peer is never created (stream-read.ts).
+ */
+const READ_CONSUMER_TIMEOUT_MS = 2_000;
 /** The v3 client refuses pull expiries under one second. */
 const MIN_EXPIRES_MS = 1_000;
 
@@ -262,6 +269,7 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
   readonly #jsm: JetStreamManager;
   readonly #consumers = new Map<string, Promise<Consumer>>();
   readonly #pubAcks: PubAcks;
+  readonly #readDeps: StreamReadDeps;
   #connected = true;
   /** Told of every disconnect and reconnect (live subject sources). */
   readonly #statusListeners = new Set<(why: "disconnect" | "reconnect") => void>();
@@ -271,6 +279,14 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     this.#js = js;
     this.#jsm = jsm;
     this.#pubAcks = new PubAcks(nc, PUBLISH_TIMEOUT_MS);
+    this.#readDeps = {
+      js,
+      streamState: (stream) => this.streamState(stream),
+      nextFromLeader: (stream, seq, subject) =>
+        // The client's typing lacks next_by_subj, which nats-server (2.9 and later) takes.
+        this.#getStored(stream, { seq, next_by_subj: subject ?? ">" } as never),
+      toStored,
+    };
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === "disconnect") this.#connected = false;
@@ -478,30 +494,9 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     };
   }
 
-  async *read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
-    const { lastSeq } = await this.streamState(stream);
-    const to = Math.min(opts.toSeq ?? lastSeq, lastSeq);
-    if (opts.fromSeq > to) return;
-    // A fresh options object every time: the client writes into it (see STACK.md).
-    const c = await this.#js.consumers.get(stream, {
-      filter_subjects: opts.subject ?? ">",
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: Math.max(1, opts.fromSeq),
-    });
-    try {
-      const info = await c.info(true);
-      if (info.num_pending === 0) return;
-      let left = opts.max ?? Number.POSITIVE_INFINITY;
-      if (left <= 0) return;
-      const iter = await c.consume({ max_messages: Math.min(256, left) });
-      for await (const m of iter) {
-        if (m.seq > to) break;
-        yield toStored(m);
-        if (m.seq === to || m.info.pending === 0 || --left <= 0) break;
-      }
-    } finally {
-      await c.delete().catch(() => {});
-    }
+  /** Every message of the range, whatever peer of a cluster would serve it (stream-read.ts). */
+  read(stream: string, opts: ReadOptions): AsyncIterable<StoredMessage> {
+    return readRange(this.#readDeps, { ...opts, stream, createTimeoutMs: READ_CONSUMER_TIMEOUT_MS });
   }
 
   /** Where the stream republishes all it stores ("<prefix>.>"), if it does. */
@@ -596,9 +591,14 @@ export class JetStreamBroker implements Broker, BrokerAdmin, LiveSubjects {
     return { messages: 0, firstSeq: 0 };
   }
 
-  async getMessage(stream: string, seq: number): Promise<StoredMessage | undefined> {
+  getMessage(stream: string, seq: number): Promise<StoredMessage | undefined> {
+    return this.#getStored(stream, { seq });
+  }
+
+  /** STREAM.MSG.GET: answered by the stream's leader only, so never behind what it stored. */
+  async #getStored(stream: string, query: MsgRequest): Promise<StoredMessage | undefined> {
     try {
-      const m = await this.#jsm.streams.getMessage(stream, { seq });
+      const m = await this.#jsm.streams.getMessage(stream, query);
       if (!m) return undefined;
       return {
         subject: m.subject,
