@@ -26,13 +26,13 @@ import {
   TooManyConnections,
 } from "../errors.js";
 import { isValidChannel } from "../events/channel.js";
+import { installErrorHandler } from "../http/errors.js";
 import type { Logger } from "../log/logger.js";
 import { brokerDown, healthAnswer } from "../metrics/health.js";
 import { registry } from "../metrics/registry.js";
 import { AddressLimit } from "./address-limit.js";
 import { SubscribeAuth } from "./auth.js";
 import { Connection, failResume } from "./connection.js";
-import { installErrorHandler } from "./http-errors.js";
 import type { Hub } from "./hub.js";
 import { edgeMetrics } from "./metrics.js";
 import type { Occupancy } from "./occupancy.js";

@@ -4,8 +4,8 @@
  */
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
 import type { IngestConfig } from "../config/config.js";
-import { installErrorHandler } from "../edge/http-errors.js";
 import { NotFound } from "../errors.js";
+import { installErrorHandler } from "../http/errors.js";
 import type { Logger } from "../log/logger.js";
 import { brokerDown, healthAnswer } from "../metrics/health.js";
 import type { Producer } from "../producer/producer.js";

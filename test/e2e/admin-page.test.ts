@@ -6,7 +6,7 @@ import { adminRoutes } from "../../src/admin/routes.js";
 import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { loadDomain } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
-import { installErrorHandler } from "../../src/edge/http-errors.js";
+import { installErrorHandler } from "../../src/http/errors.js";
 import { createLogger } from "../../src/log/logger.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
