@@ -119,6 +119,12 @@ export interface RecoveryOptions {
   open?: number;
   /** Recovered once this many healthy seconds follow each other. Default 3. */
   stableSeconds?: number;
+  /**
+   * The load ran until then (wall-clock ms): before it, a second with no
+   * delivery is not healthy even when nothing was sent in it (the publishes
+   * of a stalled server are in flight, not sent). Default: such a second is.
+   */
+  loadedUntilMs?: number;
 }
 
 /**
@@ -136,9 +142,12 @@ export function recoveryTime(
   const stable = opts.stableSeconds ?? 3;
   const before = series.filter((s) => s.atMs + 1000 <= faultAtMs);
   const open = opts.open ?? Math.max(0, ...before.map((s) => s.open));
+  const loaded = opts.loadedUntilMs ?? Number.NEGATIVE_INFINITY;
   // Healthy: every stream back, deliveries flowing while publishing goes on, and latency within bounds.
   const healthy = (s: BenchSecond) =>
-    s.open >= open && (s.deliveries > 0 || s.published === 0) && (s.p99Ms === null || s.p99Ms <= maxP99);
+    s.open >= open &&
+    (s.deliveries > 0 || (s.published === 0 && s.atMs + 1000 > loaded)) &&
+    (s.p99Ms === null || s.p99Ms <= maxP99);
   const after = series.filter((s) => s.atMs + 1000 > faultAtMs);
   for (let i = 0; i + stable <= after.length; i++) {
     if (after.slice(i, i + stable).every(healthy)) return Math.max(0, after[i]!.atMs - faultAtMs);

@@ -219,6 +219,26 @@ describe("recovery time", () => {
     assert.equal(recoveryTime(series, 1_000_500), 0 + 3_500);
     assert.equal(recoveryTime(series.slice(0, 5), 1_002_300, { maxP99Ms: 100 }), undefined);
   });
+
+  it("counts a second with nothing sent and nothing delivered as unhealthy while the load runs", () => {
+    // A stalled server: the publisher's requests hang, so it sends nothing, and nothing arrives.
+    const second = (t: number, deliveries: number, published: number): BenchSecond =>
+      ({
+        t,
+        atMs: 1_000_000 + t * 1000,
+        p99Ms: deliveries ? 5 : null,
+        open: 10,
+        deliveries,
+        published,
+      }) as BenchSecond;
+    const series = [second(0, 9, 9), second(1, 0, 0), second(2, 0, 0), second(3, 0, 0), second(4, 30, 9)];
+    const all = [...series, second(5, 9, 9), second(6, 9, 9)];
+    assert.equal(recoveryTime(all, 1_000_900), 0);
+    assert.equal(recoveryTime(all, 1_000_900, { loadedUntilMs: 1_007_000 }), 3_100);
+    // After the load, quiet seconds are healthy again.
+    const quietEnd = [...series, second(5, 0, 0), second(6, 0, 0), second(7, 0, 0)];
+    assert.equal(recoveryTime(quietEnd, 1_000_900, { loadedUntilMs: 1_005_000 }), 3_100);
+  });
 });
 
 describe("the latency histogram", () => {
