@@ -1,5 +1,5 @@
 # A thin wrapper: npm scripts are the source of truth.
-.PHONY: run test bench build lint deps test-deps clean
+.PHONY: run test test-faults bench build lint deps test-deps clean
 
 deps: node_modules/.package-lock.json
 node_modules/.package-lock.json: package.json package-lock.json
@@ -15,6 +15,10 @@ run: build
 ## make test: installs what the tests need (nats-server, chromium, haproxy, nginx), then runs every test
 test: build test-deps
 	npm test
+
+## make test-faults: the fault run at full size (3 nats-servers, 2 workers, 2 edges behind HAProxy, 2,000 SSE clients, 200 events/s, 60 s; docs/faults.md)
+test-faults: build test-deps
+	npm run test:faults
 
 test-deps:
 	@scripts/test-deps.sh
