@@ -23,6 +23,7 @@ import { CommentCreated, registerComments } from "../src/demo/comments.js";
 import { EventRegistry } from "../src/events/registry.js";
 import { sample } from "../src/loadtest/proc-stats.js";
 import { Publisher } from "../src/loadtest/publisher.js";
+import { workerConsumerState } from "../src/ops/worker-consumers.js";
 import { connectProducer } from "../src/producer/connect.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
@@ -57,7 +58,7 @@ try {
   await waitFor(
     async () => {
       try {
-        await admin.consumerState(cfg.streams.events.name, cfg.worker.durable);
+        (await workerConsumerState(admin, cfg))!;
         return true;
       } catch {
         return false;
@@ -89,7 +90,7 @@ try {
     sent += r.sent;
     failed += r.failed;
   };
-  const acked = async () => (await admin.consumerState(cfg.streams.events.name, cfg.worker.durable)).ackFloor;
+  const acked = async () => (await workerConsumerState(admin, cfg))!.ackFloor;
 
   await run(WARMUP_S);
   await waitFor(async () => (await acked()) >= sent, { timeoutMs: 30_000, what: "warm-up acks" });

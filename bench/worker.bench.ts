@@ -13,12 +13,14 @@
  * worker: run one phase, e.g. under --cpu-prof), BENCH_STAGES (the worker's stage
  * list after decode, default validate,route,format,publish).
  */
+
 import { randomUUID } from "node:crypto";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
 import type { Delivery } from "../src/broker/types.js";
 import { defaultConfig, type RealerConfig } from "../src/config/config.js";
 import { CommentCreated, registerComments } from "../src/demo/comments.js";
 import { createEvent, encodeChannelMessage, encodeEvent } from "../src/events/envelope.js";
+import { eventSubject } from "../src/events/partition.js";
 import { EventRegistry } from "../src/events/registry.js";
 import { createLogger } from "../src/log/logger.js";
 import { standardPipeline } from "../src/pipeline/pipeline.js";
@@ -92,7 +94,15 @@ async function prepare() {
         payload,
         producer: "bench",
       });
-      batch.push(broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id }));
+      batch.push(
+        broker.publish(
+          eventSubject(cfg.subjects.events, cfg.subjects.eventPartitions, e.type, e.key),
+          encodeEvent(e),
+          {
+            msgId: e.id,
+          },
+        ),
+      );
     }
     await Promise.all(batch);
   }
@@ -130,7 +140,7 @@ async function floor(): Promise<Result> {
     durable: w.durable,
     ackWaitMs: w.ackWaitMs,
     maxDeliver: w.maxDeliver + 1,
-    maxAckPending: w.maxAckPending,
+    maxAckPending: 4096,
   });
   // The same bytes the worker publishes: the demo handler's rendering of the
   // same comment, an event id and a trace id of the same lengths.
@@ -215,6 +225,8 @@ async function worker(): Promise<Result> {
   const w = new Worker({
     broker,
     stream: cfg.streams.events.name,
+    eventPrefix: cfg.subjects.events,
+    partitions: cfg.subjects.eventPartitions,
     deadLetterPrefix: cfg.subjects.deadLetters,
     config: cfg.worker,
     pipeline: standardPipeline({

@@ -3,11 +3,13 @@
  * stage counters (cumulative; the page turns them into rates), the worker
  * consumer's lag, dead letters, and the audit since the page's first call.
  */
+
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { type AuditSnapshot, audit, takeSnapshot } from "../ops/audit.js";
 import { localMetrics, type MetricsSource, type ProcessSamples, urlMetrics } from "../ops/metrics-source.js";
 import { sum } from "../ops/prom-text.js";
+import { workerConsumerState } from "../ops/worker-consumers.js";
 
 /** The edge's side, when this process runs one. */
 export interface EdgeView {
@@ -73,9 +75,7 @@ export class OverviewSource {
     this.#base ??= snap;
     const report = audit(this.#base, snap);
     const [consumer, dlq] = await Promise.all([
-      this.#broker
-        .consumerState(this.#cfg.streams.events.name, this.#cfg.worker.durable)
-        .catch(() => undefined),
+      workerConsumerState(this.#broker, this.#cfg),
       this.#broker.streamState(this.#cfg.streams.deadLetters.name),
     ]);
     const all = snap.processes.flatMap((p) => p.samples);

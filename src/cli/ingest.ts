@@ -14,6 +14,7 @@ export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
     broker,
     registry: loadDomain().registry,
     prefix: cfg.subjects.events,
+    partitions: cfg.subjects.eventPartitions,
     name: "realer-ingest",
     log: log.child({ component: "producer" }),
   });

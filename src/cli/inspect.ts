@@ -1,7 +1,9 @@
 /** `realer inspect`: streams, durable consumers and edges, as tables or JSON. */
+
 import type { Command } from "commander";
-import type { ConsumerState, StreamState } from "../broker/types.js";
+import type { StreamState } from "../broker/types.js";
 import { table } from "../ops/table.js";
+import { groupPartitions } from "../ops/worker-consumers.js";
 import { withOps } from "./ops-context.js";
 import { configFrom, natsOption } from "./options.js";
 
@@ -69,9 +71,11 @@ export function registerInspect(program: Command): void {
       await withOps(cfg, "inspect", async (o) => {
         const names = f.stream ? [f.stream] : await o.broker.streams();
         const streams: StreamState[] = await Promise.all(names.map((n) => o.broker.streamState(n)));
-        const consumers: ConsumerState[] = (
-          await Promise.all(names.map((n) => o.broker.consumers(n)))
-        ).flat();
+        // The workers' consumers, one per partition of the events stream, as one.
+        const consumers = groupPartitions(
+          (await Promise.all(names.map((n) => o.broker.consumers(n)))).flat(),
+          cfg,
+        );
         const edges = await Promise.all(f.edge.map((u) => edgeState(u, cfg.admin.token)));
         if (f.json) {
           process.stdout.write(`${JSON.stringify({ streams, consumers, edges })}\n`);
@@ -92,7 +96,14 @@ export function registerInspect(program: Command): void {
                   "redelivered",
                   "ack floor",
                 ],
-                consumers.map((c) => [c.stream, c.name, c.pending, c.ackPending, c.redelivered, c.ackFloor]),
+                consumers.map((c) => [
+                  c.stream,
+                  c.partitions ? `${c.name} (${c.partitions} partitions)` : c.name,
+                  c.pending,
+                  c.ackPending,
+                  c.redelivered,
+                  c.ackFloor,
+                ]),
               )
             : "no durable consumers",
         ];

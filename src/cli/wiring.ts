@@ -51,7 +51,13 @@ export function loadDomain(): Domain {
 }
 
 export function createProducer(broker: Broker, cfg: RealerConfig, domain: Domain, name = "realer"): Producer {
-  return new Producer({ broker, registry: domain.registry, prefix: cfg.subjects.events, name });
+  return new Producer({
+    broker,
+    registry: domain.registry,
+    prefix: cfg.subjects.events,
+    partitions: cfg.subjects.eventPartitions,
+    name,
+  });
 }
 
 export async function startWorker(
@@ -64,6 +70,8 @@ export async function startWorker(
   const worker = new Worker({
     broker,
     stream: cfg.streams.events.name,
+    eventPrefix: cfg.subjects.events,
+    partitions: cfg.subjects.eventPartitions,
     deadLetterPrefix: cfg.subjects.deadLetters,
     config: cfg.worker,
     pipeline: standardPipeline({

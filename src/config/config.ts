@@ -9,8 +9,14 @@ import { ConfigInvalid } from "../errors.js";
 import { applyStreamLimits, DEFAULT_DUPLICATE_WINDOW_MS, embeddedStreamLimits } from "./stream-limits.js";
 
 export interface SubjectConfig {
-  /** Events are published to `<events>.<type>`. Default "realer.events". */
+  /** Events are published to `<events>.p<N>.<type>`, N a partition of the key (events/partition.ts). Default "realer.events". */
   events: string;
+  /**
+   * Partitions of the events stream: a key's events are processed one at a
+   * time, in order, across all workers; different partitions in parallel.
+   * Producers and workers must agree. Default 64.
+   */
+  eventPartitions: number;
   /** Channel messages are published to `<channels>.<channel>`. Default "realer.ch". */
   channels: string;
   /** Dead letters go to `<deadLetters>.<type>`. Default "realer.dlq". */
@@ -36,8 +42,6 @@ export interface WorkerConfig {
   maxDeliver: number;
   /** Unsettled events one worker holds at most. Default 256. */
   maxInFlight: number;
-  /** Claims outstanding across all workers (the consumer's max_ack_pending). Default 4096. */
-  maxAckPending: number;
   /** How long one pull waits for events, ms. Default 5000. */
   fetchExpiresMs: number;
   /**
@@ -159,6 +163,7 @@ const MAX_REPLICAS = 5;
 export function defaultConfig(): RealerConfig {
   const subjects: SubjectConfig = {
     events: "realer.events",
+    eventPartitions: 64,
     channels: "realer.ch",
     deadLetters: "realer.dlq",
     live: "realer.live",
@@ -193,7 +198,6 @@ export function defaultConfig(): RealerConfig {
       ackWaitMs: 20_000,
       maxDeliver: 5,
       maxInFlight: 256,
-      maxAckPending: 4096,
       fetchExpiresMs: 5_000,
       ackDelayMs: 20,
       retryDelayMs: 500,
@@ -291,6 +295,10 @@ export function configFromEnv(
   return {
     ...base,
     nats,
+    subjects: {
+      ...base.subjects,
+      eventPartitions: int(env, "REALER_EVENT_PARTITIONS", base.subjects.eventPartitions, 1),
+    },
     streams: {
       events: replicated(streams.events),
       channels: replicated(streams.channels),

@@ -16,11 +16,13 @@
  * snapshots are not atomic, so a few events may show as in flight; an
  * imbalance that persists across windows, or one on a quiet system, is a leak.
  */
+
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { DEFAULT_STAGES } from "../pipeline/pipeline.js";
 import type { MetricsSource, ProcessSamples } from "./metrics-source.js";
 import { labelValues, type Sample, sum } from "./prom-text.js";
+import { workerConsumerState } from "./worker-consumers.js";
 
 export const EDGE_POSITION = "realer_edge_stream_position";
 const STAGE_IN = "realer_stage_in_total";
@@ -49,7 +51,7 @@ export async function takeSnapshot(
   const [events, channels, consumer] = await Promise.all([
     broker.streamState(cfg.streams.events.name),
     broker.streamState(cfg.streams.channels.name),
-    broker.consumerState(cfg.streams.events.name, cfg.worker.durable).catch(() => undefined),
+    workerConsumerState(broker, cfg),
   ]);
   return {
     at: Date.now(),

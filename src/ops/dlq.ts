@@ -7,6 +7,7 @@ import type { AdminBroker, StoredMessage } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { DeadLetterNotFound } from "../errors.js";
 import { decodeEvent } from "../events/envelope.js";
+import { eventSubject } from "../events/partition.js";
 import type { EventRegistry } from "../events/registry.js";
 
 export interface DeadLetter {
@@ -71,12 +72,14 @@ export class DeadLetters {
   readonly #stream: string;
   readonly #prefix: string;
   readonly #events: string;
+  readonly #partitions: number;
 
   constructor(broker: AdminBroker, cfg: RealerConfig) {
     this.#broker = broker;
     this.#stream = cfg.streams.deadLetters.name;
     this.#prefix = cfg.subjects.deadLetters;
     this.#events = cfg.subjects.events;
+    this.#partitions = cfg.subjects.eventPartitions;
   }
 
   /** Dead letters oldest first, at most `limit`. */
@@ -117,13 +120,23 @@ export class DeadLetters {
    * after its event is stored again, so a crash in between redrives it twice
    * at worst (the channels' dedupe ids absorb that), never loses it.
    */
+  /** Where a producer would publish the dead letter's event (its subject was not recorded). */
+  #subjectOf(data: Uint8Array, type: string): string {
+    try {
+      const e = decodeEvent(data);
+      return eventSubject(this.#events, this.#partitions, e.type || type, e.key || e.id);
+    } catch {
+      return eventSubject(this.#events, this.#partitions, type, "");
+    }
+  }
+
   async redrive(
     filter: DlqFilter,
   ): Promise<{ dlqSeq: number; eventId: string; subject: string; seq: number }[]> {
     const out: { dlqSeq: number; eventId: string; subject: string; seq: number }[] = [];
     for (const m of await this.#select(filter)) {
       const d = toDeadLetter(m, this.#prefix);
-      const subject = d.sourceSubject || `${this.#events}.${d.type}`;
+      const subject = d.sourceSubject || this.#subjectOf(m.data, d.type);
       const headers: Record<string, string> = { "Realer-Redrive": String(d.seq) };
       if (m.headers["Realer-Trace-Id"]) headers["Realer-Trace-Id"] = m.headers["Realer-Trace-Id"];
       const ack = await this.#broker.publish(subject, m.data, {

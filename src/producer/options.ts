@@ -22,8 +22,10 @@ export interface ProducerOptions {
   broker: Broker;
   /** Needed to emit by type name; typed `EventType` values work without it. */
   registry?: EventRegistry;
-  /** Events subject prefix: an event of type T goes to `<prefix>.<T>`. Default "realer.events". */
+  /** Events subject prefix: an event of type T goes to `<prefix>.p<N>.<T>`. Default "realer.events". */
   prefix?: string;
+  /** Partitions of the events stream (N is a hash of the key modulo this); workers must use the same. Default 64. */
+  partitions?: number;
   /** Written into every event's `producer` field, e.g. "web-app@1.4.2". Default "realer". */
   name?: string;
   /** Publishes awaiting the broker's ack at once. Default 256. */
@@ -41,6 +43,7 @@ export interface CompiledProducerOptions {
   broker: Broker;
   registry: EventRegistry | undefined;
   prefix: string;
+  partitions: number;
   name: string;
   maxInFlight: number;
   maxPending: number;
@@ -65,6 +68,7 @@ export function compileProducerOptions(o: ProducerOptions): CompiledProducerOpti
     broker: o.broker,
     registry: o.registry,
     prefix: o.prefix ?? "realer.events",
+    partitions: Math.floor(positive("partitions", o.partitions ?? 64, 1)),
     name: o.name ?? "realer",
     maxInFlight: Math.floor(positive("maxInFlight", o.maxInFlight ?? 256, 1)),
     maxPending: Math.floor(positive("maxPending", o.maxPending ?? 10_000, 0)),

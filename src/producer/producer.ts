@@ -21,6 +21,7 @@ import { headerProblem, valueProblem } from "../broker/headers.js";
 import type { Broker, PubAck } from "../broker/types.js";
 import { EventInvalid, EventUnknownType, HeaderInvalid, ProducerClosed } from "../errors.js";
 import { createEvent, type Event, encodeEvent, type NewEvent } from "../events/envelope.js";
+import { eventSubject } from "../events/partition.js";
 import type { EventType } from "../events/registry.js";
 import {
   type CompiledProducerOptions,
@@ -134,7 +135,7 @@ export class Producer {
     if (this.#closed) throw new ProducerClosed();
     await this.#slots.acquire();
     try {
-      const subject = `${this.#o.prefix}.${event.type}`;
+      const subject = eventSubject(this.#o.prefix, this.#o.partitions, event.type, event.key || event.id);
       const data = encodeEvent(event);
       const retry: RetryOptions = timeoutMs === undefined ? this.#o.retry : { ...this.#o.retry, timeoutMs };
       const ack = await withRetry(

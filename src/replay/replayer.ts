@@ -14,10 +14,12 @@
  * - The checkpoint (`next`) is saved every `checkpointEvery` messages and
  *   whenever the replay stops; a resume starts at `next`.
  */
+
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { ChannelInvalid, ReplayRangeInvalid } from "../errors.js";
 import { channelSubject, isValidChannel } from "../events/channel.js";
+import { eventTypeFilter } from "../events/partition.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
 import { storeOutput } from "../pipeline/store-output.js";
@@ -59,7 +61,7 @@ export function sourceOf(
     };
   return {
     stream: cfg.streams.events.name,
-    subject: req.type ? `${cfg.subjects.events}.${req.type}` : undefined,
+    subject: req.type ? eventTypeFilter(cfg.subjects.events, req.type) : undefined,
   };
 }
 

@@ -1,8 +1,12 @@
 /**
- * The worker actor: claims events from the shared durable consumer, runs them
- * through the pipeline and settles each. It holds at most `maxInFlight`
- * unsettled events: it pulls more only when a slot frees (pulling straight
- * from an iterator into mergeMap would not bound it).
+ * The worker actor: claims events from the durable consumers every worker
+ * shares, one per partition of the events stream (events/partition.ts), runs
+ * them through the pipeline and settles each. A partition's consumer hands
+ * out one event at a time, the next only once it is settled, so a key's
+ * events are processed in order across every worker, through retries and
+ * worker deaths; partitions run in parallel. A worker holds at most
+ * `maxInFlight` unsettled events: it pulls only while a slot is free
+ * (pulling straight from an iterator into mergeMap would not bound it).
  *
  * The consumer allows `maxDeliver + 1` deliveries: the extra one only reaches
  * a worker when no ordinary attempt settled the event (its worker died), and
@@ -16,8 +20,9 @@
  * `stop()` resolves; open pulls end on their own first (within `fetchExpiresMs`).
  */
 import { type OperatorFunction, Subject, type Subscription } from "rxjs";
-import type { Broker } from "../broker/types.js";
+import type { Broker, ConsumerSpec } from "../broker/types.js";
 import type { WorkerConfig } from "../config/config.js";
+import { partitionDurable, partitionFilter } from "../events/partition.js";
 import type { Logger } from "../log/logger.js";
 import { attempts } from "../pipeline/attempts.js";
 import { type Settled, settle } from "../pipeline/settle.js";
@@ -25,12 +30,39 @@ import { type Job, newJob } from "../pipeline/types.js";
 
 /** The longest pause between failed pulls, ms. */
 const MAX_PULL_BACKOFF_MS = 30_000;
+/**
+ * How long a pull waits when the worker has fewer slots than partitions, ms:
+ * a pull on an empty partition holds a slot only this long before the next
+ * partition gets its turn.
+ */
+const ROTATE_MS = 250;
 
 export type WorkerState = "idle" | "running" | "draining" | "stopped";
+
+/** The durable consumer of partition `p` that every worker shares: one claimed event at a time. */
+export function partitionConsumer(
+  stream: string,
+  eventPrefix: string,
+  config: WorkerConfig,
+  p: number,
+): ConsumerSpec {
+  return {
+    stream,
+    durable: partitionDurable(config.durable, p),
+    filterSubject: partitionFilter(eventPrefix, p),
+    ackWaitMs: config.ackWaitMs,
+    maxDeliver: config.maxDeliver > 0 ? config.maxDeliver + 1 : config.maxDeliver,
+    maxAckPending: 1,
+  };
+}
 
 export interface WorkerOptions {
   broker: Broker;
   stream: string;
+  /** The events subject prefix ("realer.events"). */
+  eventPrefix: string;
+  /** Partitions of the events stream; producers use the same number. */
+  partitions: number;
   deadLetterPrefix: string;
   config: WorkerConfig;
   pipeline: OperatorFunction<Job, Job>;
@@ -58,6 +90,10 @@ export class Worker {
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #failures = 0;
+  /** Per partition, whether a pull is open for it. */
+  #pulling: boolean[] = [];
+  /** The partition the next round of pulls starts at (so every one gets its turn). */
+  #next = 0;
   #broken = false;
   #fatal: ((err: Error) => void) | undefined;
   readonly fatal: Promise<Error>;
@@ -85,13 +121,11 @@ export class Worker {
   async start(): Promise<void> {
     if (this.#state !== "idle") return;
     const { broker, stream, config } = this.#o;
-    await broker.ensureConsumer({
-      stream,
-      durable: config.durable,
-      ackWaitMs: config.ackWaitMs,
-      maxDeliver: config.maxDeliver > 0 ? config.maxDeliver + 1 : config.maxDeliver,
-      maxAckPending: config.maxAckPending,
-    });
+    const partitions = Math.max(1, this.#o.partitions);
+    // One event of a partition claimed at a time: its next is delivered once it is settled.
+    for (let p = 0; p < partitions; p++)
+      await broker.ensureConsumer(partitionConsumer(stream, this.#o.eventPrefix, config, p));
+    this.#pulling = new Array<boolean>(partitions).fill(false);
     this.#sub = this.#input
       .pipe(
         attempts(config.maxDeliver),
@@ -166,13 +200,14 @@ export class Worker {
 
   async #pullLoop(): Promise<void> {
     const max = this.#o.config.maxInFlight;
-    const threshold = Math.max(1, Math.floor(max / 4));
+    const n = this.#pulling.length;
     while (this.#state === "running") {
-      const free = max - this.#inFlight - this.#reserved;
-      // Pull in batches of at least a quarter of the credit: pulling whenever
-      // one slot frees costs a pull request per event. An idle worker pulls
-      // for whatever it has free.
-      if (free >= threshold || (free > 0 && this.#inFlight === 0 && this.#reserved === 0)) this.#launch(free);
+      // A pull for every partition without one, while credit lasts.
+      for (let i = 0; i < n && max - this.#inFlight - this.#reserved > 0; i++) {
+        const p = (this.#next + i) % n;
+        if (!this.#pulling[p]) this.#launch(p);
+      }
+      this.#next = (this.#next + 1) % n;
       await this.#changed();
     }
   }
@@ -196,9 +231,13 @@ export class Worker {
     return this.#failures;
   }
 
-  #launch(n: number): void {
+  /** Pulls partition `p`'s next event (its consumer has at most one claimed). */
+  #launch(p: number): void {
+    const n = 1;
+    this.#pulling[p] = true;
     this.#reserved += n;
     const { broker, stream, config, log } = this.#o;
+    const durable = partitionDurable(config.durable, p);
     void (async () => {
       let got = 0;
       try {
@@ -208,7 +247,11 @@ export class Worker {
         // `fetchExpiresMs`, and processes what it brings.
         // `each`: deliveries are handed over as they arrive, with no promise
         // per delivery; the jobs of one burst start together.
-        await broker.fetch(stream, config.durable, { max: n, expiresMs: config.fetchExpiresMs }).each((d) => {
+        const expiresMs =
+          this.#pulling.length > config.maxInFlight
+            ? Math.min(ROTATE_MS, config.fetchExpiresMs)
+            : config.fetchExpiresMs;
+        await broker.fetch(stream, durable, { max: n, expiresMs }).each((d) => {
           got++;
           this.#failures = 0;
           this.#reserved--;
@@ -225,6 +268,7 @@ export class Worker {
         await this.#pause(delay);
       } finally {
         this.#reserved -= n - got;
+        this.#pulling[p] = false;
         this.#notify();
       }
     })();

@@ -130,14 +130,14 @@ forEachBroker((_kind, fx) => {
       const deadBefore = stack.worker!.counts.dead;
       try {
         await fx.broker.publish(
-          `${stack.cfg.subjects.events}.garbage`,
+          `${stack.cfg.subjects.events}.p0.garbage`,
           new Uint8Array([0xff, 0xff, 0xff, 0x01]),
           {
             msgId: randomUUID(),
           },
         );
         const unknown = createEvent({ type: "nope.v1.Unknown", key: "k", payload: new Uint8Array() });
-        await fx.broker.publish(`${stack.cfg.subjects.events}.nope`, encodeEvent(unknown), {
+        await fx.broker.publish(`${stack.cfg.subjects.events}.p1.nope`, encodeEvent(unknown), {
           msgId: unknown.id,
         });
         await comment(thread, "still flowing");

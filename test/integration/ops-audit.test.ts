@@ -8,6 +8,7 @@ import { createLogger } from "../../src/log/logger.js";
 import { audit, takeSnapshot } from "../../src/ops/audit.js";
 import { formatAudit } from "../../src/ops/audit-format.js";
 import { localMetrics } from "../../src/ops/metrics-source.js";
+import { workerConsumerState } from "../../src/ops/worker-consumers.js";
 import { standardPipeline } from "../../src/pipeline/pipeline.js";
 import type { Job, Stage } from "../../src/pipeline/types.js";
 import { Worker } from "../../src/worker/worker.js";
@@ -52,7 +53,7 @@ describe("realer audit on JetStream", () => {
   async function quiet(expectedChannelSeq: number): Promise<void> {
     await waitFor(
       async () => {
-        const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
+        const c = (await workerConsumerState(broker, stack.cfg))!;
         const ch = await broker.streamState(stack.cfg.streams.channels.name);
         return (
           c.pending === 0 &&
@@ -104,6 +105,8 @@ describe("realer audit on JetStream", () => {
     const worker = new Worker({
       broker,
       stream: stack.cfg.streams.events.name,
+      eventPrefix: stack.cfg.subjects.events,
+      partitions: stack.cfg.subjects.eventPartitions,
       deadLetterPrefix: stack.cfg.subjects.deadLetters,
       config: stack.cfg.worker,
       pipeline: standardPipeline({
@@ -121,7 +124,7 @@ describe("realer audit on JetStream", () => {
       await emit(10);
       await waitFor(
         async () => {
-          const c = await broker.consumerState(stack.cfg.streams.events.name, stack.cfg.worker.durable);
+          const c = (await workerConsumerState(broker, stack.cfg))!;
           return (
             c.pending === 0 &&
             c.ackPending === 0 &&

@@ -99,7 +99,7 @@ describe("realer dlq on JetStream", () => {
     assert.match(
       r.stdout,
       new RegExp(
-        `redrove dead letter ${first!.seq} \\(event ${ids[0]}\\) to realer\\.events\\.comments\\.v1\\.CommentCreated`,
+        `redrove dead letter ${first!.seq} \\(event ${ids[0]}\\) to realer\\.events\\.p\\d+\\.comments\\.v1\\.CommentCreated`,
       ),
     );
     const msg = await waitFor(

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import { createProducer, ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import { CommentCreated } from "../../src/demo/comments.js";
+import { workerConsumerState } from "../../src/ops/worker-consumers.js";
 import { assertHealthAcrossOutage, getHealth } from "../helpers/health.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
@@ -64,7 +65,7 @@ describe("operator commands against running processes", () => {
     }
     await waitFor(
       async () => {
-        const c = await broker.consumerState(cfg.streams.events.name, cfg.worker.durable);
+        const c = (await workerConsumerState(broker, cfg))!;
         return (
           c.pending === 0 &&
           c.ackPending === 0 &&
@@ -99,7 +100,7 @@ describe("operator commands against running processes", () => {
     const t = await cli(["inspect", "--nats", server.url, "--edge", edge.url], { REALER_ADMIN_TOKEN: TOKEN });
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /│ REALER_EVENTS\s+│ 8\s+│ \d+\s+│ 1\s+│ 8\s+│/);
-    assert.match(t.stdout, /│ REALER_EVENTS\s+│ realer-worker\s+│ 0\s+│ 0\s+│ 0\s+│ 8\s+│/);
+    assert.match(t.stdout, /│ REALER_EVENTS\s+│ realer-worker \(64 partitions\)\s+│ 0\s+│ 0\s+│ 0\s+│ 8\s+│/);
     assert.match(t.stdout, /│ http:\/\/127\.0\.0\.1:\d+\s+│ yes\s+│ 0\s+│ 0\s+│ 8\s+│/);
     const j = await cli(["inspect", "--nats", server.url, "--json", "--stream", "REALER_CHANNELS"]);
     const parsed = JSON.parse(j.stdout) as { streams: { name: string; messages: number }[] };

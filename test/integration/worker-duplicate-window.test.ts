@@ -15,7 +15,13 @@ import { asyncStage } from "../../src/pipeline/stage.js";
 import { checkDuplicateWindow, redeliverySpanMs } from "../../src/worker/redelivery.js";
 import { forEachBroker } from "../helpers/brokers.js";
 import { waitFor } from "../helpers/wait.js";
-import { comment, startInProcessWorker, startWorkerFixture, type WorkerFixture } from "./worker-helpers.js";
+import {
+  comment,
+  eventSubjectOf,
+  startInProcessWorker,
+  startWorkerFixture,
+  type WorkerFixture,
+} from "./worker-helpers.js";
 
 type Fixture = WorkerFixture;
 
@@ -54,7 +60,7 @@ async function deliverTwice(fx: Fixture): Promise<{ copies: number; deliveries: 
   });
   try {
     const e = comment("dw", "twice");
-    await fx.broker.publish(`${fx.cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
+    await fx.broker.publish(eventSubjectOf(fx.cfg, e), encodeEvent(e), { msgId: e.id });
     const acked = await waitFor(() => w.settled.find((s) => s.outcome === "acked"), {
       timeoutMs: 15_000,
       what: "the event to be acked on its second delivery",

@@ -3,6 +3,7 @@
  * real nats-server of their own), comment events, the channel stream read
  * back, consumer counts, and worker processes spawned from the real CLI.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
@@ -11,7 +12,9 @@ import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createEvent, decodeChannelMessage, type Event, encodeEvent } from "../../src/events/envelope.js";
+import { eventSubject } from "../../src/events/partition.js";
 import { createLogger } from "../../src/log/logger.js";
+import { workerConsumerState } from "../../src/ops/worker-consumers.js";
 import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { Worker } from "../../src/worker/worker.js";
@@ -61,6 +64,7 @@ export async function startWorkerFixture(
     c.nats = sb.server?.url;
     if (opts.defaultNames) return over(c);
     c.subjects = {
+      ...c.subjects,
       events: `${tag}.events`,
       channels: `${tag}.ch`,
       deadLetters: `${tag}.dlq`,
@@ -103,15 +107,19 @@ export async function publishEvents(
     await Promise.all(
       events
         .slice(i, i + window)
-        .map((e) => broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id })),
+        .map((e) => broker.publish(eventSubjectOf(cfg, e), encodeEvent(e), { msgId: e.id })),
     );
   }
 }
 
 /** Stores events one after another, so the stream holds them in exactly this order. */
 export async function publishInOrder(broker: Broker, cfg: RealerConfig, events: Event[]): Promise<void> {
-  for (const e of events)
-    await broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
+  for (const e of events) await broker.publish(eventSubjectOf(cfg, e), encodeEvent(e), { msgId: e.id });
+}
+
+/** The subject a producer publishes `e` to under `cfg`. */
+export function eventSubjectOf(cfg: RealerConfig, e: Event): string {
+  return eventSubject(cfg.subjects.events, cfg.subjects.eventPartitions, e.type, e.key || e.id);
 }
 
 export interface ChannelRecord {
@@ -142,14 +150,10 @@ export interface ConsumerCounts {
   redelivered: number;
 }
 
-/** The durable's counts, as the broker reports them (the contract suite checks those against JetStream's). */
-export async function consumerCounts(
-  broker: AdminBroker,
-  stream: string,
-  durable: string,
-): Promise<ConsumerCounts> {
-  const { pending, ackPending, redelivered } = await broker.consumerState(stream, durable);
-  return { pending, ackPending, redelivered };
+/** The workers' counts over every partition's consumer, as the broker reports them. */
+export async function consumerCounts(broker: AdminBroker, cfg: RealerConfig): Promise<ConsumerCounts> {
+  const c = await workerConsumerState(broker, cfg);
+  return { pending: c?.pending ?? 0, ackPending: c?.ackPending ?? 0, redelivered: c?.redelivered ?? 0 };
 }
 
 export interface WorkerProcess {
@@ -209,6 +213,8 @@ export async function startInProcessWorker(
   const worker = new Worker({
     broker,
     stream: fx.cfg.streams.events.name,
+    eventPrefix: fx.cfg.subjects.events,
+    partitions: fx.cfg.subjects.eventPartitions,
     deadLetterPrefix: fx.cfg.subjects.deadLetters,
     config: fx.cfg.worker,
     pipeline: standardPipeline({

@@ -52,7 +52,7 @@ forEachBroker((kind, sb) => {
         child.proc.kill("SIGTERM");
         assert.deepEqual(await child.exited, { code: 0, signal: null }, child.output());
 
-        const after = await consumerCounts(broker, cfg.streams.events.name, cfg.worker.durable);
+        const after = await consumerCounts(broker, cfg);
         t.diagnostic(`left for later: ${after.pending} of ${N}`);
         assert.equal(after.ackPending, 0, "no claim was left unsettled");
         assert.ok(after.pending > 0, "it stopped pulling before the backlog ended");
@@ -74,7 +74,10 @@ forEachBroker((kind, sb) => {
       });
 
     it("retries failed pulls with backoff and then processes everything", async () => {
-      const fx = await startWorkerFixture(sb);
+      // One partition: every pull is that partition's, so each failure delays the whole run.
+      const fx = await startWorkerFixture(sb, (c) => {
+        c.subjects.eventPartitions = 1;
+      });
       let failing = 3;
       let pulls = 0;
       const flaky = new Proxy(fx.broker as Broker, {
@@ -128,7 +131,7 @@ forEachBroker((kind, sb) => {
         await server.restart();
         await waitFor(
           async () => {
-            const c = await consumerCounts(broker, cfg.streams.events.name, cfg.worker.durable);
+            const c = await consumerCounts(broker, cfg);
             return c.pending === 0 && c.ackPending === 0;
           },
           { timeoutMs: 60_000, intervalMs: 250, what: "every event settled after the restart" },

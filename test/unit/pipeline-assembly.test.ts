@@ -3,11 +3,13 @@
  * the in-memory broker: stage lists per type, configuration errors, and the
  * ledger (every stage's in equals the sum of its outs once the worker is idle).
  */
+
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { MemoryBroker } from "../../src/broker/memory-broker.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { encodeEvent } from "../../src/events/envelope.js";
+import { eventSubject } from "../../src/events/partition.js";
 import { createLogger } from "../../src/log/logger.js";
 import { registry as metrics } from "../../src/metrics/registry.js";
 import { filter } from "../../src/pipeline/filter.js";
@@ -76,6 +78,8 @@ describe("assembled pipelines", () => {
     worker = new Worker({
       broker,
       stream: cfg.streams.events.name,
+      eventPrefix: cfg.subjects.events,
+      partitions: cfg.subjects.eventPartitions,
       deadLetterPrefix: cfg.subjects.deadLetters,
       config: cfg.worker,
       pipeline: standardPipeline(o),
@@ -87,7 +91,13 @@ describe("assembled pipelines", () => {
   }
 
   const publish = (e: ReturnType<typeof commentEvent>) =>
-    broker.publish(`${cfg.subjects.events}.${e.type}`, encodeEvent(e), { msgId: e.id });
+    broker.publish(
+      eventSubject(cfg.subjects.events, cfg.subjects.eventPartitions, e.type, e.key),
+      encodeEvent(e),
+      {
+        msgId: e.id,
+      },
+    );
 
   it("refuses an unknown stage name or a pipeline for an unregistered type with REALER_ERR_CONFIG_INVALID", () => {
     assert.throws(() => standardPipeline(options({ spec: { "*": ["validate", "teleport"] } })), {
