@@ -21,6 +21,7 @@ import { scanMarkers } from "../../src/loadtest/marker.js";
 import { type BenchSecond, recoveryTime } from "../../src/loadtest/series.js";
 import { type AuditReport, audit, takeSnapshot } from "../../src/ops/audit.js";
 import { urlMetrics } from "../../src/ops/metrics-source.js";
+import { workerConsumerState } from "../../src/ops/worker-consumers.js";
 import { waitFor } from "../helpers/wait.js";
 import { CHANNEL_STREAM, Fleet, INGEST_KEY } from "./fleet.js";
 
@@ -332,8 +333,8 @@ async function quiet(fleet: Fleet): Promise<void> {
   const cfg = defaultConfig();
   await waitFor(
     async () => {
-      const c = await fleet.broker.consumerState(cfg.streams.events.name, cfg.worker.durable);
-      if (c.pending > 0 || c.ackPending > 0) return false;
+      const c = await workerConsumerState(fleet.broker, cfg);
+      if (!c || c.pending > 0 || c.ackPending > 0) return false;
       const { lastSeq } = await fleet.broker.streamState(CHANNEL_STREAM);
       for (const e of fleet.edges) {
         if (!fleet.alive(e)) continue;
