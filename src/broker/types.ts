@@ -17,52 +17,15 @@
  *   with no gap and no duplicate.
  */
 
+import type { StreamConfig } from "../config/streams.js";
+
 /**
- * Messages kept by a stream, and for how long. An absent limit, or 0, means
- * none. Both brokers enforce every limit, the oldest messages going first
- * (the in-memory broker counts `maxBytes` in message data bytes, JetStream
- * with subjects, headers and its own overhead); max age and the duplicate
- * window hold with no publish too.
+ * A stream to create or update: its settings (config/streams.ts states each
+ * limit; both brokers enforce every one) and where it is stored.
  */
-export interface StreamSpec {
-  /** Stream name, e.g. "REALER_EVENTS". */
-  name: string;
-  /** Subjects the stream captures; NATS wildcards allowed ("realer.events.>"). */
-  subjects: string[];
-  /** Oldest message age kept, in milliseconds. */
-  maxAgeMs?: number;
-  /** Most messages kept in the whole stream; the oldest go first. */
-  maxMsgs?: number;
-  /** Most messages kept per subject; the oldest of that subject go first. */
-  maxMsgsPerSubject?: number;
-  /** Most bytes kept. */
-  maxBytes?: number;
-  /** How long a `msgId` suppresses duplicates, in milliseconds. Default 2 minutes. */
-  duplicateWindowMs?: number;
-  /**
-   * In memory only: most dedupe ids remembered at once; past it the oldest are
-   * forgotten before the window ends (a repeat of one is then stored again).
-   * Each costs ~300 bytes, and a window at a high rate holds hundreds of
-   * thousands. Ignored by JetStream, which keeps every id of the window.
-   */
-  maxDedupeIds?: number;
+export interface StreamSpec extends StreamConfig {
   /** Where the JetStream implementation stores it. Default "file". Ignored in memory. */
   storage?: "file" | "memory";
-  /**
-   * Copies JetStream keeps, each on another server of the cluster (1-5): with 3, the stream
-   * survives the loss of any one server. A single server keeps 1. Default 1. Ignored in memory.
-   */
-  replicas?: number;
-  /**
-   * Republish every stored message, with its sequence and its subject's
-   * previous sequence, under `<republish>.<subject>` as a plain message: the
-   * stream's live subjects (`LiveSubjects`). Both brokers set it only when
-   * they create the stream (nats-server 2.9 cannot change it later); on
-   * JetStream with memory storage its cost grows with what the stream holds
-   * (bench/nats-cost.ts), so keep such streams on file storage. Must not
-   * overlap `subjects`.
-   */
-  republish?: string;
 }
 
 export interface StreamState {

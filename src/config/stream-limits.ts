@@ -8,10 +8,11 @@
  * without --nats uses `embeddedStreamLimits`, which bound what it holds
  * (docs/benchmarks.md, "Embedded memory").
  */
-import type { StreamSpec } from "../broker/types.js";
 import { ConfigInvalid } from "../errors.js";
+import { parseInteger } from "./env.js";
+import type { StreamsConfig } from "./streams.js";
 
-export type StreamKey = "events" | "channels" | "deadLetters";
+export type StreamKey = keyof StreamsConfig;
 type LimitField = "maxAgeMs" | "maxBytes" | "maxMsgs" | "maxMsgsPerSubject" | "duplicateWindowMs";
 
 export interface StreamLimitSetting {
@@ -97,15 +98,13 @@ export function flagOf(s: StreamLimitSetting): string {
     .replaceAll("_", "-");
 }
 
-type Streams = Record<StreamKey, StreamSpec>;
-
 /**
  * The limits `realer dev` uses on the embedded broker where nothing else is
  * set: bounded in bytes, so a long session or a burst holds its memory flat
  * (with a backlog past them, the oldest unprocessed events go, as on
  * JetStream with the same limits).
  */
-export function embeddedStreamLimits(streams: Streams): Streams {
+export function embeddedStreamLimits(streams: StreamsConfig): StreamsConfig {
   return {
     events: { ...streams.events, maxAgeMs: HOUR_MS, maxBytes: 8 * MIB, maxDedupeIds: EMBEDDED_DEDUPE_IDS },
     channels: {
@@ -124,11 +123,11 @@ export function embeddedStreamLimits(streams: Streams): Streams {
  * removes it. Values must be integers >= 0 (>= 1 for a duplicate window).
  */
 export function applyStreamLimits(
-  streams: Streams,
+  streams: StreamsConfig,
   lookup: (s: StreamLimitSetting) => string | undefined,
   source: (s: StreamLimitSetting) => string,
-): Streams {
-  const out: Streams = {
+): StreamsConfig {
+  const out: StreamsConfig = {
     events: { ...streams.events },
     channels: { ...streams.channels },
     deadLetters: { ...streams.deadLetters },
@@ -137,11 +136,7 @@ export function applyStreamLimits(
     const raw = lookup(s);
     if (raw === undefined || raw === "") continue;
     const min = s.field === "duplicateWindowMs" ? 1 : 0;
-    const v = Number(raw);
-    if (!Number.isSafeInteger(v) || v < min)
-      throw new ConfigInvalid(
-        `${source(s)}=${raw}: expected an integer >= ${min}${min ? "" : " (0: no limit)"}`,
-      );
+    const v = parseInteger(source(s), raw, min, min ? "" : " (0: no limit)");
     const spec = out[s.stream];
     if (v === 0) delete spec[s.field];
     else spec[s.field] = v;
@@ -150,7 +145,7 @@ export function applyStreamLimits(
 }
 
 /** Refuses limits JetStream would refuse: a duplicate window longer than the stream keeps messages. */
-export function checkStreamLimits(streams: Streams): void {
+export function checkStreamLimits(streams: StreamsConfig): void {
   for (const key of ["events", "channels", "deadLetters"] as const) {
     const s = streams[key];
     const window = s.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS;
