@@ -1,6 +1,7 @@
-// Type-aware checks only; biome does formatting and the rest of linting.
+// Type-aware checks and the import arrows; biome does formatting and the rest of linting.
 // no-floating-promises: an un-awaited ack or close is exactly the bug this system cannot afford.
 import tseslint from "typescript-eslint";
+import { importArrows } from "./eslint-arrows.js";
 
 export default tseslint.config(
   { ignores: ["dist/**", "src/gen/**", "src/web/**", "node_modules/**"] },
@@ -19,4 +20,15 @@ export default tseslint.config(
       "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
     },
   },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/config/**"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        { object: "process", property: "env", message: "Only src/config/ reads process.env." },
+      ],
+    },
+  },
+  ...importArrows(),
 );

@@ -12,7 +12,7 @@
  */
 import { MemoryBroker } from "../src/broker/memory-broker.js";
 import type { PublishOptions } from "../src/broker/types.js";
-import { createProducer, ensureStreams, loadDomain, startWorker } from "../src/cli/wiring.js";
+import { createProducer, ensureStreams, loadDomain, startWorker } from "../src/cli/components.js";
 import { defaultConfig } from "../src/config/config.js";
 import { CommentCreated } from "../src/demo/comments.js";
 import { createLogger } from "../src/log/logger.js";

@@ -18,13 +18,13 @@ import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
+import { connectProducer } from "../src/cli/wiring.js";
 import { defaultConfig } from "../src/config/config.js";
 import { CommentCreated, registerComments } from "../src/demo/comments.js";
 import { EventRegistry } from "../src/events/registry.js";
 import { sample } from "../src/loadtest/proc-stats.js";
 import { Publisher } from "../src/loadtest/publisher.js";
 import { workerConsumerState } from "../src/ops/worker-consumers.js";
-import { connectProducer } from "../src/producer/connect.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { waitFor } from "../test/helpers/wait.js";
 

@@ -7,6 +7,7 @@
 export { JetStreamBroker, type JetStreamBrokerOptions } from "./broker/jetstream-broker.js";
 export { MemoryBroker } from "./broker/memory-broker.js";
 export type { Broker, PubAck, PublishOptions } from "./broker/types.js";
+export { type ConnectProducerOptions, connectProducer } from "./cli/wiring.js";
 export { CommentCreated, CommentDeleted, CommentEdited } from "./demo/comments.js";
 export {
   catalogue,
@@ -23,7 +24,6 @@ export {
 export { createEvent, decodeEvent, type Event, encodeEvent, type NewEvent } from "./events/envelope.js";
 export { comments, realer } from "./events/proto.js";
 export { EventRegistry, type EventType, protoType } from "./events/registry.js";
-export { type ConnectProducerOptions, connectProducer } from "./producer/connect.js";
 export {
   type EmitOptions,
   type Emitted,

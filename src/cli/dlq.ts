@@ -2,9 +2,9 @@
 import type { Command } from "commander";
 import { DeadLetters, type DlqFilter } from "../ops/dlq.js";
 import { isoTime, table } from "../ops/table.js";
+import { loadDomain } from "./components.js";
 import { intOption, withOps } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
-import { loadDomain } from "./wiring.js";
 
 interface DlqFlags {
   nats?: string;

@@ -4,8 +4,9 @@ import { configFromEnv, type RealerConfig } from "../config/config.js";
 import { buildIngestServer } from "../ingest/server.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { Producer } from "../producer/producer.js";
+import { ensureStreams, loadDomain } from "./components.js";
 import { configFrom, hostOption, natsOption } from "./options.js";
-import { ensureStreams, loadDomain, openBroker } from "./wiring.js";
+import { openBroker } from "./wiring.js";
 
 export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
   const broker = await openBroker(cfg, "realer-ingest");

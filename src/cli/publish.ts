@@ -5,8 +5,9 @@ import { type Command, Option } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
 import { checkHeaders } from "../producer/producer.js";
+import { createProducer, ensureStreams, loadDomain } from "./components.js";
 import { configFrom, natsOption, usage } from "./options.js";
-import { createProducer, ensureStreams, loadDomain, openBroker } from "./wiring.js";
+import { openBroker } from "./wiring.js";
 
 export interface PublishArgs {
   url?: string;

@@ -4,9 +4,9 @@ import { CheckpointStore } from "../replay/checkpoint.js";
 import { dryRun, formatDryRun } from "../replay/dry-run.js";
 import { type ReplayContext, replay, resume } from "../replay/replayer.js";
 import type { ReplayCheckpoint, ReplayRequest } from "../replay/types.js";
+import { loadDomain } from "./components.js";
 import { intOption, type OpsContext, timeOption, withOps } from "./ops-context.js";
 import { configFrom, natsOption, usage } from "./options.js";
-import { loadDomain } from "./wiring.js";
 
 interface ReplayFlags {
   from?: string;

@@ -8,18 +8,18 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { brokerDown } from "../metrics/health.js";
 import type { Worker } from "../worker/worker.js";
 import { isEdgeWorker, parseWorkers, runEdgeCluster } from "./cluster.js";
-import { intOption } from "./ops-context.js";
-import { configFrom, hostOption, natsOption, usage } from "./options.js";
-import { onShutdown } from "./shutdown.js";
 import {
   createProducer,
   ensureStreams,
   loadDomain,
-  openBroker,
   type RunningEdge,
   startEdge,
   startWorker,
-} from "./wiring.js";
+} from "./components.js";
+import { intOption } from "./ops-context.js";
+import { configFrom, hostOption, natsOption, usage } from "./options.js";
+import { onShutdown } from "./shutdown.js";
+import { openBroker } from "./wiring.js";
 
 interface Running {
   broker: Broker;

@@ -1,117 +1,32 @@
 /**
- * The one seam where implementations are chosen: the broker (JetStream when a
- * NATS URL is configured, the in-memory twin otherwise), the streams, and
- * the components each command runs.
+ * The one seam where a broker implementation is chosen: JetStream when a
+ * NATS URL is configured, the in-memory twin otherwise. Everything else
+ * takes a `Broker` (src/broker/types.ts).
  */
-import type { FastifyInstance } from "fastify";
-import { adminRoutes } from "../admin/routes.js";
 import { JetStreamBroker } from "../broker/jetstream-broker.js";
 import { MemoryBroker } from "../broker/memory-broker.js";
-import type { AdminBroker, Broker } from "../broker/types.js";
+import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
-import { checkStreamLimits } from "../config/stream-limits.js";
-import { registerComments } from "../demo/comments.js";
-import { demoRoutes } from "../demo/routes.js";
-import { createEdge } from "../edge/create-edge.js";
-import type { Hub } from "../edge/hub.js";
-import { EventRegistry } from "../events/registry.js";
-import { ingestRoutes } from "../ingest/routes.js";
-import type { Logger } from "../log/logger.js";
-import { standardPipeline } from "../pipeline/pipeline.js";
-import type { Handler } from "../pipeline/types.js";
-import { Producer } from "../producer/producer.js";
-import { webRoutes } from "../web/routes.js";
-import { checkDuplicateWindow } from "../worker/redelivery.js";
-import { Worker } from "../worker/worker.js";
+import { Producer, type ProducerOptions } from "../producer/producer.js";
 
 export async function openBroker(cfg: RealerConfig, name: string): Promise<AdminBroker> {
   if (!cfg.nats) return new MemoryBroker();
   return JetStreamBroker.connect({ servers: cfg.nats.split(","), name });
 }
 
-/** Creates or updates every stream realer uses; idempotent, run by every process at start. */
-export async function ensureStreams(broker: Broker, cfg: RealerConfig): Promise<void> {
-  checkStreamLimits(cfg.streams);
-  const memory = !cfg.nats;
-  for (const s of [cfg.streams.events, cfg.streams.channels, cfg.streams.deadLetters]) {
-    await broker.ensureStream(memory ? { ...s, storage: "memory" } : s);
-  }
+export interface ConnectProducerOptions extends Omit<ProducerOptions, "broker"> {
+  /** NATS server URL(s), e.g. "nats://127.0.0.1:4222". */
+  servers: string | string[];
 }
 
-export interface Domain {
-  registry: EventRegistry;
-  handlers: Map<string, Handler>;
-}
-
-/** The event types and handlers this build knows: the demo comments domain. */
-export function loadDomain(): Domain {
-  const registry = new EventRegistry();
-  const handlers = registerComments(registry);
-  return { registry, handlers };
-}
-
-export function createProducer(broker: Broker, cfg: RealerConfig, domain: Domain, name = "realer"): Producer {
-  return new Producer({
-    broker,
-    registry: domain.registry,
-    prefix: cfg.subjects.events,
-    partitions: cfg.subjects.eventPartitions,
-    name,
-  });
-}
-
-export async function startWorker(
-  broker: Broker,
-  cfg: RealerConfig,
-  domain: Domain,
-  log: Logger,
-): Promise<Worker> {
-  checkDuplicateWindow(cfg.worker, cfg.streams.channels);
-  const worker = new Worker({
-    broker,
-    stream: cfg.streams.events.name,
-    eventPrefix: cfg.subjects.events,
-    partitions: cfg.subjects.eventPartitions,
-    deadLetterPrefix: cfg.subjects.deadLetters,
-    config: cfg.worker,
-    pipeline: standardPipeline({
-      broker,
-      registry: domain.registry,
-      handlers: domain.handlers,
-      channelPrefix: cfg.subjects.channels,
-      spec: cfg.worker.pipelines,
-    }),
-    log: log.child({ component: "worker" }),
-  });
-  await worker.start();
-  return worker;
-}
-
-export interface RunningEdge {
-  app: FastifyInstance;
-  hub: Hub;
-  url: string;
-}
-
-export async function startEdge(
-  broker: Broker,
-  cfg: RealerConfig,
-  log: Logger,
-  extras: { producer?: Producer; demo?: boolean } = {},
-): Promise<RunningEdge> {
-  // The edge drains (cursor + jittered retry to every client) when the app closes.
-  const { app, hub } = await createEdge(broker, cfg, log);
-  await app.register(
-    adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain: loadDomain() }),
-  );
-  await app.register(webRoutes());
-  if (extras.producer) {
-    // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).
-    const ingest = { ...cfg.ingest, anonymous: cfg.ingest.anonymous || !cfg.nats };
-    await app.register(ingestRoutes(extras.producer, ingest, log.child({ component: "ingest" })));
-    if (extras.demo) await app.register(demoRoutes(extras.producer));
-  }
-  const url = await app.listen({ host: cfg.edge.host, port: cfg.edge.port });
-  log.info({ url }, "edge listening");
-  return { app, hub, url };
+/**
+ * A producer on its own NATS connection, for applications that only emit
+ * (exported by the library as `connectProducer`). Its `close()` waits for
+ * the events in flight, then closes the connection. Rejects with
+ * REALER_ERR_BROKER_UNAVAILABLE when no server answers.
+ */
+export async function connectProducer(o: ConnectProducerOptions): Promise<Producer> {
+  const { servers, ...rest } = o;
+  const broker = await JetStreamBroker.connect({ servers, name: o.name ?? "realer-producer" });
+  return new Producer({ ...rest, broker, ownsBroker: true });
 }

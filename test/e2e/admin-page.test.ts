@@ -4,7 +4,7 @@ import { fastify } from "fastify";
 import type { Browser } from "playwright-core";
 import { adminRoutes } from "../../src/admin/routes.js";
 import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { loadDomain } from "../../src/cli/wiring.js";
+import { loadDomain } from "../../src/cli/components.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { installErrorHandler } from "../../src/http/errors.js";
 import { createLogger } from "../../src/log/logger.js";

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { loadDomain } from "../../src/cli/wiring.js";
+import { loadDomain } from "../../src/cli/components.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated, CommentDeleted, CommentEdited } from "../../src/demo/comments.js";
 import { Producer } from "../../src/producer/producer.js";

@@ -11,7 +11,7 @@ import {
   type RunningEdge,
   startEdge,
   startWorker,
-} from "../../src/cli/wiring.js";
+} from "../../src/cli/components.js";
 import { defaultConfig, type RealerConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import type { Producer } from "../../src/producer/producer.js";

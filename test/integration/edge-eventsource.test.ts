@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import type { Broker } from "../../src/broker/types.js";
-import { ensureStreams } from "../../src/cli/wiring.js";
+import { ensureStreams } from "../../src/cli/components.js";
 import { createEdge, type Edge } from "../../src/edge/create-edge.js";
 import { createLogger } from "../../src/log/logger.js";
 import { forEachBroker } from "../helpers/brokers.js";

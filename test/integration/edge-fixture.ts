@@ -7,7 +7,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Counter } from "prom-client";
 import type { Broker } from "../../src/broker/types.js";
-import { ensureStreams } from "../../src/cli/wiring.js";
+import { ensureStreams } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { createEdge, type Edge } from "../../src/edge/create-edge.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";

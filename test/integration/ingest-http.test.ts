@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import type { Broker } from "../../src/broker/types.js";
-import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
+import { ensureStreams, loadDomain } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createEvent, decodeEvent, encodeEvent } from "../../src/events/envelope.js";

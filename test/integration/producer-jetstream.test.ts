@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
 import type { Broker, PubAck } from "../../src/broker/types.js";
-import { ensureStreams, loadDomain } from "../../src/cli/wiring.js";
+import { ensureStreams, loadDomain } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { decodeEvent } from "../../src/events/envelope.js";

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { loadDomain, startWorker } from "../../src/cli/wiring.js";
+import { loadDomain, startWorker } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";
 import { encodeEvent } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
