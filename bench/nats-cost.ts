@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../src/broker/jetstream/broker.js";
 import { ensureStreams } from "../src/cli/components.js";
 import { defaultConfig } from "../src/config/config.js";
 import { channelSubject } from "../src/events/channel.js";

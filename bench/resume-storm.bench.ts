@@ -17,6 +17,7 @@
  * another checkout whose edge runs the same storm first, as the baseline (its src/ is imported).
  */
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { request } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -32,7 +33,9 @@ const HERE = fileURLToPath(new URL("..", import.meta.url));
 
 /** The edge process: preloads the stream, serves, prints `{port, epoch}`. */
 async function serve(root: string): Promise<void> {
-  const { MemoryBroker } = await import(`${root}/src/broker/memory-broker.ts`);
+  // Where the in-memory broker lives in this checkout (it moved into src/broker/memory/).
+  const memory = existsSync(`${root}/src/broker/memory/broker.ts`) ? "memory/broker.ts" : "memory-broker.ts";
+  const { MemoryBroker } = await import(`${root}/src/broker/${memory}`);
   const { ensureStreams } = await import(`${root}/src/cli/wiring.ts`);
   const { defaultConfig } = await import(`${root}/src/config/config.ts`);
   const { createEdge } = await import(`${root}/src/edge/create-edge.ts`);

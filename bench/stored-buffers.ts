@@ -10,7 +10,7 @@
  *
  *   node --expose-gc --import tsx bench/stored-buffers.ts [N]
  */
-import { MemoryBroker } from "../src/broker/memory-broker.js";
+import { MemoryBroker } from "../src/broker/memory/broker.js";
 import type { PublishOptions } from "../src/broker/types.js";
 import { createProducer, ensureStreams, loadDomain, startWorker } from "../src/cli/components.js";
 import { defaultConfig } from "../src/config/config.js";

@@ -17,7 +17,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
-import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../src/broker/jetstream/broker.js";
 import { connectProducer } from "../src/cli/wiring.js";
 import { defaultConfig } from "../src/config/config.js";
 import { CommentCreated, registerComments } from "../src/demo/comments.js";

@@ -15,7 +15,7 @@
  */
 
 import { randomUUID } from "node:crypto";
-import { JetStreamBroker } from "../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../src/broker/jetstream/broker.js";
 import type { Delivery } from "../src/broker/types.js";
 import { defaultConfig, type RealerConfig } from "../src/config/config.js";
 import { CommentCreated, registerComments } from "../src/demo/comments.js";

@@ -4,8 +4,8 @@
  * catalogue. The browser client is `realer/client` (and `/client.js` on every edge).
  */
 
-export { JetStreamBroker, type JetStreamBrokerOptions } from "./broker/jetstream-broker.js";
-export { MemoryBroker } from "./broker/memory-broker.js";
+export { JetStreamBroker, type JetStreamBrokerOptions } from "./broker/jetstream/broker.js";
+export { MemoryBroker } from "./broker/memory/broker.js";
 export type { Broker, PubAck, PublishOptions } from "./broker/types.js";
 export { type ConnectProducerOptions, connectProducer } from "./cli/wiring.js";
 export { CommentCreated, CommentDeleted, CommentEdited } from "./demo/comments.js";

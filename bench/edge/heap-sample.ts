@@ -18,7 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { Session } from "node:inspector/promises";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { channelSubject } from "../../src/events/channel.js";
 import { encodeChannelMessage } from "../../src/events/envelope.js";
 import { marker } from "../../src/loadtest/marker.js";

@@ -190,7 +190,7 @@ export function hasSignals(b: Broker): b is Broker & Signals {
  * republishes them, for readers that want only some subjects (an edge: the
  * channels its clients watch). Both brokers have it for a stream created
  * with `republish`: JetStream RePublish, and its in-memory twin
- * (memory-live.ts); the contract suite covers it on both.
+ * (memory/live.ts); the contract suite covers it on both.
  */
 export interface LiveSubjects {
   /** The live source of `stream`, or undefined when the stream does not republish all it stores. */

@@ -3,8 +3,8 @@
  * NATS URL is configured, the in-memory twin otherwise. Everything else
  * takes a `Broker` (src/broker/types.ts).
  */
-import { JetStreamBroker } from "../broker/jetstream-broker.js";
-import { MemoryBroker } from "../broker/memory-broker.js";
+import { JetStreamBroker } from "../broker/jetstream/broker.js";
+import { MemoryBroker } from "../broker/memory/broker.js";
 import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { Producer, type ProducerOptions } from "../producer/producer.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { PubAcks } from "../../src/broker/pub-acks.js";
+import { JetStreamBroker, natsConnectionOf } from "../../src/broker/jetstream/broker.js";
+import { PubAcks } from "../../src/broker/jetstream/pub-acks.js";
 import { codeOf } from "../../src/errors.js";
 import { type NatsServer, startJetStream, startNatsServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";
@@ -46,8 +46,8 @@ describe("JetStream publish acks", () => {
   });
 
   it("fails a publish left unanswered once its timeout has passed", async () => {
-    const silent = js.broker.nc.subscribe("silent.x", { callback: () => {} });
-    const acks = new PubAcks(js.broker.nc, 100);
+    const silent = natsConnectionOf(js.broker).subscribe("silent.x", { callback: () => {} });
+    const acks = new PubAcks(natsConnectionOf(js.broker), 100);
     try {
       const started = Date.now();
       await assert.rejects(acks.publish("silent.x", new Uint8Array([1])), { name: "TimeoutError" });

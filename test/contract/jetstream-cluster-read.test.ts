@@ -4,11 +4,11 @@
  * stream's servers is dead. A read through an ephemeral consumer alone did
  * neither: the consumer may sit on a follower that has not applied the
  * newest messages yet, or on the dead server, where its creation never
- * answers (src/broker/stream-read.ts).
+ * answers (src/broker/jetstream/stream-read.ts).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { type NatsCluster, startNatsCluster } from "../helpers/nats-server.js";
 
 const STREAM = "CLUSTER_READ";

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import type { LiveLoss } from "../../src/broker/types.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { waitFor } from "../helpers/wait.js";

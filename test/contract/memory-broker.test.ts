@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import { brokerContract } from "./broker.contract.js";
 
 brokerContract("memory", async () => {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { fastify } from "fastify";
 import type { Browser } from "playwright-core";
 import { adminRoutes } from "../../src/admin/routes.js";
-import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { loadDomain } from "../../src/cli/components.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { installErrorHandler } from "../../src/http/errors.js";

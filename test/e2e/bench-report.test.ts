@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { pathToFileURL } from "node:url";
 import type { Browser } from "playwright-core";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import { runBench } from "../../src/loadtest/bench.js";
 import { renderReport } from "../../src/loadtest/report-html.js";
 import { launchBrowser } from "../helpers/browser.js";

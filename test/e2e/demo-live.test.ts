@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { type NatsServer, startJetStream } from "../helpers/nats-server.js";
 import { type Stack, startStack, testConfig } from "../helpers/stack.js";

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { loadDomain } from "../../src/cli/components.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { CommentCreated, CommentDeleted, CommentEdited } from "../../src/demo/comments.js";

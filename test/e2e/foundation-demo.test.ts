@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { type Stack, startStack } from "../helpers/stack.js";
 

@@ -8,7 +8,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { type RunningHaproxy, startHaproxy } from "../helpers/haproxy.js";
 import { type NatsCluster, type NatsServer, startNatsCluster } from "../helpers/nats-server.js";

@@ -6,8 +6,8 @@
  * started before its first test and stopped after its last.
  */
 import { after, before, describe } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import type {
   AdminBroker,
   FetchOptions,

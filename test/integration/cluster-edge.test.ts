@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type SseClient, sseConnect } from "../helpers/sse-client.js";

@@ -9,8 +9,9 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
+import { MemoryBroker, memoryFaults } from "../../src/broker/memory/broker.js";
+import type { LiveFaults } from "../../src/broker/memory/live.js";
 import type { StoredMessage } from "../../src/broker/types.js";
 import { decodeChannelMessage } from "../../src/events/envelope.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
@@ -23,13 +24,15 @@ let n = 0;
 const uniq = (p: string) => `${p}${++n}${process.pid}`;
 const textOf = (m: StoredMessage) => (JSON.parse(decodeChannelMessage(m.data).data) as { text: string }).text;
 
-// Memory only: the faults are injected through the in-memory broker's own fault hooks (`broker.faults`).
+// Memory only: the faults are injected through the in-memory broker's own fault hooks (`memoryFaults`).
 describe("channel feed faults (in-memory broker)", () => {
   const clients: SseClient[] = [];
   const edges: EdgeUnderTest[] = [];
   let broker: MemoryBroker;
+  let faults: LiveFaults;
   before(() => {
     broker = new MemoryBroker();
+    faults = memoryFaults(broker);
   });
   after(async () => {
     for (const c of clients) c.close();
@@ -49,7 +52,7 @@ describe("channel feed faults (in-memory broker)", () => {
     });
     const a = uniq("drop");
     const c = await sseOn(e, [a], {}, clients);
-    broker.faults.drop((m) => textOf(m) === "a1");
+    faults.drop((m) => textOf(m) === "a1");
     await publishTo(broker, e.cfg, a, "a1");
     await publishTo(broker, e.cfg, a, "a2");
     assert.deepEqual(texts(await c.waitForMessages(2)), ["a1", "a2"]);
@@ -61,7 +64,7 @@ describe("channel feed faults (in-memory broker)", () => {
     });
     const a = uniq("quiet");
     const c = await sseOn(e, [a], {}, clients);
-    broker.faults.drop((m) => textOf(m) === "q1");
+    faults.drop((m) => textOf(m) === "q1");
     const seq = await publishTo(broker, e.cfg, a, "q1");
     assert.deepEqual(texts(await c.waitForMessages(1)), ["q1"]);
     await waitFor(() => e.hub.position >= seq, { what: "the verified position past it" });
@@ -73,7 +76,7 @@ describe("channel feed faults (in-memory broker)", () => {
     });
     const a = uniq("reorder");
     const c = await sseOn(e, [a], {}, clients);
-    const hold = broker.faults.hold((m) => textOf(m) === "r1");
+    const hold = faults.hold((m) => textOf(m) === "r1");
     await publishTo(broker, e.cfg, a, "r1");
     await publishTo(broker, e.cfg, a, "r2");
     assert.deepEqual(texts(await c.waitForMessages(2)), ["r1", "r2"]);
@@ -93,8 +96,8 @@ describe("channel feed faults (in-memory broker)", () => {
     const [a, b] = [uniq("gone"), uniq("other")];
     const ca = await sseOn(e, [a], {}, clients);
     const cb = await sseOn(e, [b], {}, clients);
-    broker.faults.drop((m) => textOf(m) === "g1");
-    const hold = broker.faults.hold((m) => textOf(m) === "g2");
+    faults.drop((m) => textOf(m) === "g1");
+    const hold = faults.hold((m) => textOf(m) === "g2");
     const g1 = await publishTo(broker, e.cfg, a, "g1");
     const g2 = await publishTo(broker, e.cfg, a, "g2");
     assert.ok(await broker.deleteMessage(e.cfg.streams.channels.name, g1));
@@ -125,8 +128,8 @@ describe("channel feed faults (in-memory broker)", () => {
       const c = await sseOn(first, [a, b], {}, clients);
       await publishTo(broker, first.cfg, a, "a0");
       await c.waitForMessages(1);
-      const hold = broker.faults.hold((m) => textOf(m) === "a1");
-      const openReads = broker.faults.pauseReads();
+      const hold = faults.hold((m) => textOf(m) === "a1");
+      const openReads = faults.pauseReads();
       await publishTo(broker, first.cfg, a, "a1");
       await publishTo(broker, first.cfg, a, "a2");
       await publishTo(broker, first.cfg, b, "b1");

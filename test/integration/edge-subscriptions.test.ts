@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { type Broker, hasLiveSubjects, type LiveSubjectSource } from "../../src/broker/types.js";
 import { edgeMetrics } from "../../src/edge/metrics.js";
 import { forEachBroker } from "../helpers/brokers.js";

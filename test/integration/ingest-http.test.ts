@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import type { Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";

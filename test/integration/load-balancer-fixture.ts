@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { defaultConfig, type RealerConfig } from "../../src/config/config.js";
 import { getHealth } from "../helpers/health.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";

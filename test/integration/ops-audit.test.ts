@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { map } from "rxjs";
 import { trackHub } from "../../src/admin/metrics-http.js";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { createLogger } from "../../src/log/logger.js";
 import { audit, takeSnapshot } from "../../src/ops/audit.js";

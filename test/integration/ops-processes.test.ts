@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { createProducer, ensureStreams, loadDomain } from "../../src/cli/components.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { workerConsumerState } from "../../src/ops/worker-consumers.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import type { StoredMessage } from "../../src/broker/types.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { decodeChannelMessage } from "../../src/events/envelope.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { pino } from "pino";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { ensureStreams, loadDomain, startWorker } from "../../src/cli/components.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { decodeChannelMessage } from "../../src/events/envelope.js";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import { JetStreamBroker, natsConnectionOf } from "../../src/broker/jetstream/broker.js";
 import type { Broker, PubAck } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";
@@ -244,7 +244,7 @@ describe("the package entry", () => {
       assert.equal(event.producer, "app@1.0.0");
       await p.close();
       assert.equal(
-        (p.broker as JetStreamBroker).nc.isClosed(),
+        natsConnectionOf(p.broker as JetStreamBroker).isClosed(),
         true,
         "close() closed the connection it owned",
       );

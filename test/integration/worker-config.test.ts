@@ -1,12 +1,15 @@
 /** `realer worker` refuses a pipeline configuration it cannot build, with a clear error and a non-zero exit. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { natsConnectionOf } from "../../src/broker/jetstream/broker.js";
 import { spawnRealer } from "../helpers/realer-process.js";
 import { type JsFixture, spawnWorker, startJs } from "./worker-helpers.js";
 
 /** A stream's configuration as nats-server holds it. */
 async function streamConfig(fx: JsFixture, name: string): Promise<Record<string, number>> {
-  const r = await fx.broker.nc.request(`$JS.API.STREAM.INFO.${name}`, undefined, { timeout: 5000 });
+  const r = await natsConnectionOf(fx.broker).request(`$JS.API.STREAM.INFO.${name}`, undefined, {
+    timeout: 5000,
+  });
   return (JSON.parse(new TextDecoder().decode(r.data)) as { config: Record<string, number> }).config;
 }
 

@@ -6,7 +6,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import type { JetStreamBroker } from "../../src/broker/jetstream-broker.js";
+import type { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import type { AdminBroker, Broker } from "../../src/broker/types.js";
 import { ensureStreams, loadDomain } from "../../src/cli/components.js";
 import type { RealerConfig } from "../../src/config/config.js";

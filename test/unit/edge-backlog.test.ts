@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import type { StoredMessage } from "../../src/broker/types.js";
 import { pageSize, StreamBacklog } from "../../src/edge/backlog.js";
 import { HistoryPages } from "../../src/edge/history.js";

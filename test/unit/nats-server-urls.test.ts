@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseServers } from "../../src/broker/server-urls.js";
+import { parseServers } from "../../src/broker/jetstream/server-urls.js";
 import { codeOf } from "../../src/errors.js";
 
 describe("NATS server URLs with credentials", () => {

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import { defaultConfig } from "../../src/config/config.js";
 import { encodeEvent } from "../../src/events/envelope.js";
 import { eventSubject } from "../../src/events/partition.js";

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, it } from "node:test";
 import { firstValueFrom, from, Subject, toArray } from "rxjs";
-import { MemoryBroker } from "../../src/broker/memory-broker.js";
+import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import type { Broker, StoredMessage } from "../../src/broker/types.js";
 import { EventInvalid, PublishFailed, StageFatal } from "../../src/errors.js";
 import { createLogger } from "../../src/log/logger.js";

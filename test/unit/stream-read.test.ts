@@ -1,10 +1,10 @@
 /**
- * The bounded read of a JetStream stream (src/broker/stream-read.ts) against a
+ * The bounded read of a JetStream stream (src/broker/jetstream/stream-read.ts) against a
  * scripted consumer and leader: what the consumer misses, the leader fills in.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type RangeRead, readRange, type StreamReadDeps } from "../../src/broker/stream-read.js";
+import { type RangeRead, readRange, type StreamReadDeps } from "../../src/broker/jetstream/stream-read.js";
 import type { StoredMessage, StreamState } from "../../src/broker/types.js";
 
 /** A stream of `last` messages alternating between subjects a and b (odd: a, even: b). */

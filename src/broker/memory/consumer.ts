@@ -2,10 +2,11 @@
  * A durable consumer of a memory stream: claims, ack wait, naks with delay,
  * max deliveries and max ack pending, as JetStream keeps them.
  */
+
+import { subjectMatches } from "../subject.js";
+import type { ConsumerSpec, ConsumerState, Delivery, StoredMessage } from "../types.js";
 import type { AsyncQueue } from "./async-queue.js";
 import type { MessageLog } from "./message-log.js";
-import { subjectMatches } from "./subject.js";
-import type { ConsumerSpec, ConsumerState, Delivery, StoredMessage } from "./types.js";
 
 /** What a consumer reads of its stream. */
 export interface ConsumedStream {

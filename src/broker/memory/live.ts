@@ -11,8 +11,8 @@
  * hold reads back while a repair is under way. A stored message is deleted
  * with `BrokerAdmin.deleteMessage`, as on JetStream.
  */
-import { subjectMatches } from "./subject.js";
-import type { LiveLoss, LiveSubjectSource, StoredMessage } from "./types.js";
+import { subjectMatches } from "../subject.js";
+import type { LiveLoss, LiveSubjectSource, StoredMessage } from "../types.js";
 
 /** What the live source needs of its stream. */
 export interface LiveStore {

@@ -22,7 +22,7 @@ import {
   type Subscription,
   TimeoutError,
 } from "@nats-io/transport-node";
-import type { PubAck } from "./types.js";
+import type { PubAck } from "../types.js";
 
 /** How often unanswered publishes are looked for, ms. */
 const SWEEP_MS = 500;

@@ -6,7 +6,7 @@
  * and 100k messages cost ~130 us per shift. Here the oldest go in O(1)
  * (amortized): the array is compacted only once half of it is gone.
  */
-import type { StoredMessage } from "./types.js";
+import type { StoredMessage } from "../types.js";
 
 /** Slots freed at the front before they are given back (below this, compacting is not worth a copy). */
 const COMPACT_AFTER = 1024;

@@ -3,7 +3,7 @@
  * or `nats://token@host:4222`. The NATS client ignores credentials written in a URL, so they are
  * taken out here and passed as connect options, and URLs are only ever shown without them.
  */
-import { ConfigInvalid } from "../errors.js";
+import { ConfigInvalid } from "../../errors.js";
 
 export interface NatsServers {
   /** The URLs without credentials. */

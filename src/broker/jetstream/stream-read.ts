@@ -17,7 +17,7 @@
  * the rest from the leader if so. That costs one request per read.
  */
 import { DeliverPolicy, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
-import type { StoredMessage, StreamState } from "./types.js";
+import type { StoredMessage, StreamState } from "../types.js";
 
 export interface StreamReadDeps {
   js: JetStreamClient;
