@@ -5,11 +5,12 @@
  * printable ASCII (33-126) or a colon, and a value with CR or LF; `Nats-*`
  * names steer the server (dedupe id, expected stream or sequence). A
  * publish with a refused header fails whole. So producers refuse them up
- * front (`headerProblem`), the in-memory broker refuses what NATS refuses
- * (`natsRefuses`), and what realer copies from producer input into a
- * message of its own (a dead letter) goes through `carryHeaders`, which
- * never yields a header NATS refuses.
+ * front (the envelope rules, `headerProblem`), the in-memory broker refuses
+ * what NATS refuses (`natsRefuses`), and what realer copies from producer
+ * input into a message of its own (a dead letter) goes through
+ * `carryHeaders`, which never yields a header NATS refuses.
  */
+import { headerProblem, valueProblem } from "../events/envelope-rules.js";
 
 /** Why NATS would refuse this header in a publish, or undefined: the client's own rules. */
 export function natsRefuses(name: string, value: string): string | undefined {
@@ -19,29 +20,6 @@ export function natsRefuses(name: string, value: string): string | undefined {
   }
   if (/[\r\n]/.test(value)) return "its value has CR or LF";
   return undefined;
-}
-
-// Control characters: C0 and DEL.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
-/**
- * Why a producer may not send this header, or undefined: NATS's rules, plus
- * no empty name, no reserved `Nats-` prefix and no control character in the
- * value (tab included).
- */
-export function headerProblem(name: string, value: string): string | undefined {
-  if (name.length === 0) return "its name is empty";
-  const nats = natsRefuses(name, value);
-  if (nats) return nats;
-  if (/^nats-/i.test(name)) return "Nats-* names are reserved for the NATS server";
-  if (CONTROL.test(value)) return "its value has a control character";
-  return undefined;
-}
-
-/** Producer text that becomes a header value (an event id, a trace id): why it may not, or undefined. */
-export function valueProblem(value: string): string | undefined {
-  return CONTROL.test(value) ? "it has a control character" : undefined;
 }
 
 /** Percent-encoded: printable ASCII only. Lone surrogates (which encodeURIComponent throws on) become U+FFFD. */

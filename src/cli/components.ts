@@ -89,18 +89,19 @@ export async function startEdge(
   broker: Broker,
   cfg: RealerConfig,
   log: Logger,
-  extras: { producer?: Producer; demo?: boolean } = {},
+  extras: { producer?: Producer; domain?: Domain; demo?: boolean } = {},
 ): Promise<RunningEdge> {
+  const domain = extras.domain ?? loadDomain();
   // The edge drains (cursor + jittered retry to every client) when the app closes.
   const { app, hub } = await createEdge(broker, cfg, log);
-  await app.register(
-    adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain: loadDomain() }),
-  );
+  await app.register(adminRoutes({ broker, cfg, hub, log: log.child({ component: "admin" }), domain }));
   await app.register(webRoutes());
   if (extras.producer) {
     // The embedded broker runs only in `realer dev`: there ingest may go without keys (it logs a warning).
     const ingest = { ...cfg.ingest, anonymous: cfg.ingest.anonymous || !cfg.nats };
-    await app.register(ingestRoutes(extras.producer, ingest, log.child({ component: "ingest" })));
+    await app.register(
+      ingestRoutes(extras.producer, domain.registry, ingest, log.child({ component: "ingest" })),
+    );
     if (extras.demo) await app.register(demoRoutes(extras.producer));
   }
   const url = await app.listen({ host: cfg.edge.host, port: cfg.edge.port });

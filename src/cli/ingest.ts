@@ -11,9 +11,10 @@ import { openBroker } from "./wiring.js";
 export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
   const broker = await openBroker(cfg, "realer-ingest");
   await ensureStreams(broker, cfg);
+  const { registry } = loadDomain();
   const producer = new Producer({
     broker,
-    registry: loadDomain().registry,
+    registry,
     prefix: cfg.subjects.events,
     partitions: cfg.subjects.eventPartitions,
     name: "realer-ingest",
@@ -23,6 +24,7 @@ export async function runIngest(cfg: RealerConfig, log: Logger): Promise<void> {
     log.warn("REALER_INGEST_KEYS is empty: every request will be refused with 401");
   const app = await buildIngestServer({
     producer,
+    registry,
     config: cfg.ingest,
     log: log.child({ component: "ingest" }),
   });

@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import { type Command, Option } from "commander";
 import type { RealerConfig } from "../config/config.js";
 import { CommentCreated } from "../demo/comments.js";
-import { checkHeaders } from "../producer/producer.js";
+import { checkHeaders } from "../events/envelope-rules.js";
 import { createProducer, ensureStreams, loadDomain } from "./components.js";
 import { configFrom, natsOption, usage } from "./options.js";
 import { openBroker } from "./wiring.js";

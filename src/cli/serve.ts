@@ -48,7 +48,7 @@ export async function runDev(cfg: RealerConfig, log: Logger, edgeWorkers = 1): P
   const domain = loadDomain();
   const worker = await startWorker(broker, cfg, domain, log);
   const producer = createProducer(broker, cfg, domain, "realer-dev");
-  const edge = await startEdge(broker, cfg, log, { producer, demo: true });
+  const edge = await startEdge(broker, cfg, log, { producer, domain, demo: true });
   log.info({ url: edge.url, broker: cfg.nats ? "jetstream" : "memory" }, `realer dev: open ${edge.url}`);
   shutdownOn({ broker, worker, edge }, log);
 }
@@ -90,8 +90,9 @@ export async function runEdge(cfg: RealerConfig, log: Logger, demo: boolean, wor
   if (workers > 1 && !isEdgeWorker()) return runEdgeCluster({ workers, log });
   const broker = await openBroker(cfg, "realer-edge");
   await ensureStreams(broker, cfg);
-  const producer = createProducer(broker, cfg, loadDomain(), "realer-edge");
-  const edge = await startEdge(broker, cfg, log, { producer, demo });
+  const domain = loadDomain();
+  const producer = createProducer(broker, cfg, domain, "realer-edge");
+  const edge = await startEdge(broker, cfg, log, { producer, domain, demo });
   shutdownOn({ broker, edge }, log);
 }
 

@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { EventInvalid } from "../errors.js";
+import { checkEnvelope } from "./envelope-rules.js";
 import { realer } from "./proto.js";
+import type { EventType } from "./registry.js";
 
 export type Event = realer.v1.Event;
 export type ChannelMessage = realer.v1.ChannelMessage;
@@ -29,6 +32,41 @@ export function createEvent(e: NewEvent): Event {
     headers: e.headers ?? {},
     occurredAt: e.occurredAt ?? Date.now(),
   });
+}
+
+/** What a caller may set on a new event besides its type, key and body. */
+export interface EventFields {
+  /** Event id and dedupe id. Default: a new UUID. */
+  id?: string;
+  traceId?: string;
+  headers?: Record<string, string>;
+  /** When it happened, Unix ms. Default: now. */
+  occurredAt?: number;
+  /** Who made it, e.g. "web-app@1.4.2". */
+  producer?: string;
+}
+
+/**
+ * A new event of `type` with `body` encoded as its payload, checked against
+ * the envelope rules (envelope-rules.ts) before the body is encoded. Throws
+ * REALER_ERR_EVENT_INVALID (a broken rule, a body that does not fit the type)
+ * or REALER_ERR_HEADER_INVALID.
+ */
+export function buildEvent<T>(type: EventType<T>, key: string, body: T, fields: EventFields = {}): Event {
+  checkEnvelope({ type: type.name, key, id: fields.id, traceId: fields.traceId, headers: fields.headers });
+  let payload: Uint8Array;
+  try {
+    payload = type.encode(body);
+  } catch (err) {
+    throw new EventInvalid(`body does not fit ${type.name}: ${(err as Error).message}`);
+  }
+  const e: NewEvent = { type: type.name, key, payload };
+  if (fields.producer) e.producer = fields.producer;
+  if (fields.id) e.id = fields.id;
+  if (fields.traceId) e.traceId = fields.traceId;
+  if (fields.headers) e.headers = fields.headers;
+  if (fields.occurredAt) e.occurredAt = fields.occurredAt;
+  return createEvent(e);
 }
 
 export function encodeEvent(e: Event): Uint8Array {

@@ -9,10 +9,18 @@
  * is the encoded body; empty id, trace id and occurred_at are filled in.
  */
 import { BadRequest, EventDecode, EventInvalid } from "../errors.js";
-import { createEvent, type Event } from "../events/envelope.js";
+import { buildEvent, createEvent, type Event } from "../events/envelope.js";
+import { checkEnvelope } from "../events/envelope-rules.js";
 import { realer } from "../events/proto.js";
-import { checkHeaders, checkId, checkKey, checkTraceId, type Producer } from "../producer/producer.js";
+import type { EventRegistry } from "../events/registry.js";
 import { camelKeys, unknownField } from "./fields.js";
+
+/** What the ingest turns bodies into events with: the event types, and the name it writes as `producer`. */
+export interface IngestTypes {
+  registry: EventRegistry;
+  /** Written into the `producer` field of an event that names none. */
+  producer: string;
+}
 
 const JSON_FIELDS = new Set(["type", "key", "data", "id", "trace_id", "occurred_at", "headers"]);
 
@@ -24,23 +32,35 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** One JSON event, refused with REALER_ERR_BAD_REQUEST naming the field, or the type's own error. */
-export function eventFromJson(producer: Producer, body: unknown, where = ""): Event {
+const nonEmpty = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+
+/** A broken envelope rule, prefixed with where in the request it is. */
+function inRequest<T>(where: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (where && err instanceof EventInvalid) throw new EventInvalid(`${where}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * One JSON event. A missing field, an empty one or one of the wrong JSON type
+ * is refused with REALER_ERR_BAD_REQUEST naming it; any other broken envelope
+ * rule with REALER_ERR_EVENT_INVALID, as for every producer.
+ */
+export function eventFromJson(types: IngestTypes, body: unknown, where = ""): Event {
   if (!isObject(body)) throw new BadRequest(`${where || "body"} must be a JSON object`);
   for (const k of Object.keys(body))
     if (!JSON_FIELDS.has(k)) throw new BadRequest(`${at(where, k)} is not a known field`);
   const { type, key, data, id, trace_id: traceId, occurred_at: occurredAt, headers } = body;
-  if (typeof type !== "string" || type.length === 0 || type.length > 200)
-    throw new BadRequest(`${at(where, "type")} must be a string of 1-200 characters`);
-  if (typeof key !== "string" || key.length === 0 || key.length > 256)
-    throw new BadRequest(`${at(where, "key")} must be a string of 1-256 characters`);
+  if (!nonEmpty(type)) throw new BadRequest(`${at(where, "type")} must be a non-empty string`);
+  if (!nonEmpty(key)) throw new BadRequest(`${at(where, "key")} must be a non-empty string`);
   if (!isObject(data)) throw new BadRequest(`${at(where, "data")} must be an object`);
-  if (id !== undefined && (typeof id !== "string" || id.length === 0 || id.length > 128)) {
-    throw new BadRequest(`${at(where, "id")} must be a string of 1-128 characters`);
-  }
-  if (traceId !== undefined && (typeof traceId !== "string" || traceId.length > 64)) {
-    throw new BadRequest(`${at(where, "trace_id")} must be a string of at most 64 characters`);
-  }
+  if (id !== undefined && !nonEmpty(id))
+    throw new BadRequest(`${at(where, "id")} must be a non-empty string`);
+  if (traceId !== undefined && typeof traceId !== "string")
+    throw new BadRequest(`${at(where, "trace_id")} must be a string`);
   if (occurredAt !== undefined && (!Number.isSafeInteger(occurredAt) || (occurredAt as number) < 0)) {
     throw new BadRequest(`${at(where, "occurred_at")} must be Unix milliseconds`);
   }
@@ -51,36 +71,43 @@ export function eventFromJson(producer: Producer, body: unknown, where = ""): Ev
     throw new BadRequest(`${at(where, "headers")} must be an object of strings`);
   }
   const fields = camelKeys(data) as Record<string, unknown>;
-  const t = producer.typeOf(type);
-  const event = producer.build(t, key, fields, {
-    ...(id ? { id: id as string } : {}),
-    ...(traceId ? { traceId: traceId as string } : {}),
-    ...(occurredAt ? { occurredAt: occurredAt as number } : {}),
-    ...(headers ? { headers: headers as Record<string, string> } : {}),
-  });
+  const t = types.registry.get(type);
+  const event = inRequest(where, () =>
+    buildEvent(t, key, fields, {
+      producer: types.producer,
+      ...(id !== undefined ? { id } : {}),
+      ...(traceId ? { traceId } : {}),
+      ...(occurredAt ? { occurredAt: occurredAt as number } : {}),
+      ...(headers ? { headers: headers as Record<string, string> } : {}),
+    }),
+  );
   const unknown = unknownField(fields, t.decode(event.payload), at(where, "data"));
   if (unknown) throw new EventInvalid(`${unknown} is not a field of ${t.name}`);
   return event;
 }
 
-export function batchFromJson(producer: Producer, body: unknown, maxBatch: number): Event[] {
+export function batchFromJson(types: IngestTypes, body: unknown, maxBatch: number): Event[] {
   if (!isObject(body) || !Array.isArray(body.events))
     throw new BadRequest('body must be {"events": [ ... ]}');
   for (const k of Object.keys(body)) if (k !== "events") throw new BadRequest(`${k} is not a known field`);
-  return checkBatchSize(body.events, maxBatch).map((e, i) => eventFromJson(producer, e, `events[${i}]`));
+  return checkBatchSize(body.events, maxBatch).map((e, i) => eventFromJson(types, e, `events[${i}]`));
 }
 
-/** Checks a decoded envelope as strictly as a JSON one: registered type, key, id, and a payload that decodes. */
-export function checkEnvelope(producer: Producer, e: realer.v1.Event, where = "event"): Event {
-  const t = producer.typeOf(e.type);
-  try {
-    checkKey(e.key);
-    if (e.id) checkId(e.id);
-    if (e.traceId) checkTraceId(e.traceId);
-  } catch (err) {
-    throw new EventInvalid(`${where}: ${(err as Error).message}`);
-  }
-  checkHeaders(e.headers ?? {});
+/**
+ * A decoded protobuf envelope, checked as strictly as a JSON one: a registered
+ * type, the envelope rules, and a payload that decodes. An empty id, trace id
+ * or occurred_at is filled in.
+ */
+function eventFromEnvelope(types: IngestTypes, e: realer.v1.Event, where = "event"): Event {
+  const t = types.registry.get(e.type);
+  const fields = {
+    type: t.name,
+    key: e.key,
+    id: e.id || undefined,
+    traceId: e.traceId || undefined,
+    headers: { ...e.headers },
+  };
+  inRequest(where, () => checkEnvelope(fields));
   try {
     t.decode(e.payload);
   } catch (err) {
@@ -88,28 +115,24 @@ export function checkEnvelope(producer: Producer, e: realer.v1.Event, where = "e
   }
   // The payload bytes are kept as sent: they decoded, so the worker can read them.
   return createEvent({
-    type: t.name,
-    key: e.key,
+    ...fields,
     payload: e.payload,
-    producer: e.producer || producer.name,
-    id: e.id || undefined,
-    traceId: e.traceId || undefined,
+    producer: e.producer || types.producer,
     occurredAt: Number(e.occurredAt) || undefined,
-    headers: { ...e.headers },
   });
 }
 
-export function eventFromProtobuf(producer: Producer, body: Buffer): Event {
+export function eventFromProtobuf(types: IngestTypes, body: Buffer): Event {
   let e: realer.v1.Event;
   try {
     e = realer.v1.Event.decode(body);
   } catch (err) {
     throw new EventDecode(`body is not a valid realer.v1.Event: ${(err as Error).message}`);
   }
-  return checkEnvelope(producer, e);
+  return eventFromEnvelope(types, e);
 }
 
-export function batchFromProtobuf(producer: Producer, body: Buffer, maxBatch: number): Event[] {
+export function batchFromProtobuf(types: IngestTypes, body: Buffer, maxBatch: number): Event[] {
   let b: realer.v1.EventBatch;
   try {
     b = realer.v1.EventBatch.decode(body);
@@ -117,7 +140,7 @@ export function batchFromProtobuf(producer: Producer, body: Buffer, maxBatch: nu
     throw new EventDecode(`body is not a valid realer.v1.EventBatch: ${(err as Error).message}`);
   }
   return checkBatchSize(b.events, maxBatch).map((e, i) =>
-    checkEnvelope(producer, e as realer.v1.Event, `events[${i}]`),
+    eventFromEnvelope(types, e as realer.v1.Event, `events[${i}]`),
   );
 }
 

@@ -10,10 +10,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { IngestConfig } from "../config/config.js";
 import type { Event } from "../events/envelope.js";
+import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
 import type { Emitted, Producer } from "../producer/producer.js";
 import { keyChecker } from "./auth.js";
-import { batchFromJson, batchFromProtobuf, eventFromJson, eventFromProtobuf } from "./parse.js";
+import {
+  batchFromJson,
+  batchFromProtobuf,
+  eventFromJson,
+  eventFromProtobuf,
+  type IngestTypes,
+} from "./parse.js";
 
 const PROTOBUF = ["application/x-protobuf", "application/protobuf"];
 
@@ -55,7 +62,12 @@ export async function publishBatch(
   return out;
 }
 
-export function ingestRoutes(producer: Producer, cfg: IngestConfig, log?: Logger) {
+/**
+ * The ingest routes: bodies become events of `registry`'s types, and
+ * `producer` stores them (with its bounds and retries).
+ */
+export function ingestRoutes(producer: Producer, registry: EventRegistry, cfg: IngestConfig, log?: Logger) {
+  const types: IngestTypes = { registry, producer: producer.name };
   return async (app: FastifyInstance) => {
     if (cfg.keys.length === 0 && cfg.anonymous) {
       log?.warn("ingest accepts events without an API key: set REALER_INGEST_KEYS before exposing this port");
@@ -81,8 +93,8 @@ export function ingestRoutes(producer: Producer, cfg: IngestConfig, log?: Logger
       { bodyLimit: cfg.maxBodyBytes },
       async (req: FastifyRequest, reply: FastifyReply) => {
         const event = isProtobuf(req)
-          ? eventFromProtobuf(producer, req.body as Buffer)
-          : eventFromJson(producer, req.body);
+          ? eventFromProtobuf(types, req.body as Buffer)
+          : eventFromJson(types, req.body);
         const out = result(await producer.publishEvent(event, cfg.publishTimeoutMs));
         reply.code(202);
         return out;
@@ -94,8 +106,8 @@ export function ingestRoutes(producer: Producer, cfg: IngestConfig, log?: Logger
       { bodyLimit: cfg.maxBodyBytes },
       async (req: FastifyRequest, reply: FastifyReply) => {
         const events = isProtobuf(req)
-          ? batchFromProtobuf(producer, req.body as Buffer, cfg.maxBatch)
-          : batchFromJson(producer, req.body, cfg.maxBatch);
+          ? batchFromProtobuf(types, req.body as Buffer, cfg.maxBatch)
+          : batchFromJson(types, req.body, cfg.maxBatch);
         const results = await publishBatch(producer, events, cfg.publishTimeoutMs);
         reply.code(202);
         return { results };

@@ -5,6 +5,7 @@
 import { type FastifyBaseLogger, type FastifyInstance, fastify, LogController } from "fastify";
 import type { IngestConfig } from "../config/config.js";
 import { NotFound } from "../errors.js";
+import type { EventRegistry } from "../events/registry.js";
 import { installErrorHandler } from "../http/errors.js";
 import type { Logger } from "../log/logger.js";
 import { brokerDown, healthAnswer } from "../metrics/health.js";
@@ -13,6 +14,8 @@ import { ingestRoutes } from "./routes.js";
 
 export interface IngestServerOptions {
   producer: Producer;
+  /** The event types it accepts. */
+  registry: EventRegistry;
   config: IngestConfig;
   log: Logger;
 }
@@ -31,6 +34,6 @@ export async function buildIngestServer(o: IngestServerOptions): Promise<Fastify
     const { status, body } = healthAnswer({ error: brokerDown(o.producer.connected), ...o.producer.stats() });
     return reply.code(status).send(body);
   });
-  await app.register(ingestRoutes(o.producer, o.config, o.log));
+  await app.register(ingestRoutes(o.producer, o.registry, o.config, o.log));
   return app;
 }

@@ -1,21 +1,24 @@
-import { EventInvalid } from "../errors.js";
+import { EventInvalid, HeaderInvalid } from "../errors.js";
+import { checkEnvelope } from "../events/envelope-rules.js";
 import { syncStage } from "./stage.js";
 import type { Handler } from "./types.js";
 
-/** The longest ordering key an event may carry (the producer enforces the same). */
-export const MAX_KEY_LENGTH = 256;
-
 /**
- * Checks the envelope's rules (an id, a key of 1-256 characters) and then the
- * handler's own `validate` rules. A broken rule drops the event with
- * REALER_ERR_EVENT_INVALID naming the rule.
+ * Checks the envelope rules every producer checks too (events/envelope-rules.ts:
+ * an event written straight onto the stream skipped them), then the handler's
+ * own `validate` rules. A broken rule drops the event with
+ * REALER_ERR_EVENT_INVALID naming it (a refused header included: here it is
+ * the event that is bad, not a request).
  */
 export function validate(handlers: ReadonlyMap<string, Handler>) {
   return syncStage("validate", [EventInvalid], (job) => {
     const event = job.event!;
-    if (!event.id) throw new EventInvalid("missing id");
-    if (!event.key || event.key.length > MAX_KEY_LENGTH)
-      throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
+    try {
+      checkEnvelope(event);
+    } catch (err) {
+      if (err instanceof HeaderInvalid) throw new EventInvalid(err.message);
+      throw err;
+    }
     const handler = handlers.get(event.type);
     if (!handler) throw new EventInvalid(`no handler for type ${event.type}`);
     const why = handler.validate?.(job.body!, event);

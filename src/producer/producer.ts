@@ -11,16 +11,15 @@
  *   wait in order, at most `maxPending` of them, then REALER_ERR_PRODUCER_OVERLOADED.
  * - While the broker is unreachable, publishes retry with exponential backoff
  *   and full jitter until `retry.timeoutMs`, then REALER_ERR_PUBLISH_TIMEOUT.
- * - A bad event (unknown type, empty key, a body that does not fit its schema)
- *   rejects at once with REALER_ERR_EVENT_UNKNOWN_TYPE or REALER_ERR_EVENT_INVALID;
- *   a header NATS would refuse (or a reserved Nats-* one, or a control
- *   character in a value) with REALER_ERR_HEADER_INVALID.
+ * - A bad event (unknown type, a broken envelope rule of
+ *   events/envelope-rules.ts, a body that does not fit its schema) rejects at
+ *   once with REALER_ERR_EVENT_UNKNOWN_TYPE, REALER_ERR_EVENT_INVALID or, for a
+ *   header, REALER_ERR_HEADER_INVALID.
  */
 
-import { headerProblem, valueProblem } from "../broker/headers.js";
 import type { Broker, PubAck } from "../broker/types.js";
-import { EventInvalid, EventUnknownType, HeaderInvalid, ProducerClosed } from "../errors.js";
-import { createEvent, type Event, encodeEvent, type NewEvent } from "../events/envelope.js";
+import { EventUnknownType, ProducerClosed } from "../errors.js";
+import { buildEvent, type Event, type EventFields, encodeEvent } from "../events/envelope.js";
 import { eventSubject } from "../events/partition.js";
 import type { EventType } from "../events/registry.js";
 import {
@@ -34,13 +33,7 @@ import { Slots } from "./slots.js";
 
 export type { ProducerOptions, RetryOptions } from "./options.js";
 
-export interface EmitOptions {
-  /** Event id and dedupe id. Default: a new UUID. */
-  id?: string;
-  traceId?: string;
-  headers?: Record<string, string>;
-  /** When it happened, Unix ms. Default: now. */
-  occurredAt?: number;
+export interface EmitOptions extends Omit<EventFields, "producer"> {
   /** Overrides `retry.timeoutMs` for this event, ms. */
   timeoutMs?: number;
 }
@@ -60,9 +53,6 @@ export interface ProducerStats {
   retries: number;
   failed: number;
 }
-
-export const MAX_KEY_LENGTH = 256;
-export const MAX_ID_LENGTH = 128;
 
 export class Producer {
   readonly #o: CompiledProducerOptions;
@@ -112,22 +102,8 @@ export class Producer {
   /** Validates and encodes an event without publishing it (throws what `emit` would reject with). */
   build(type: EventType<unknown> | string, key: string, body: unknown, opts: EmitOptions = {}): Event {
     const t = typeof type === "string" ? this.typeOf(type) : type;
-    checkKey(key);
-    if (opts.id !== undefined) checkId(opts.id);
-    if (opts.traceId !== undefined) checkTraceId(opts.traceId);
-    if (opts.headers !== undefined) checkHeaders(opts.headers);
-    let payload: Uint8Array;
-    try {
-      payload = t.encode(body);
-    } catch (err) {
-      throw new EventInvalid(`body does not fit ${t.name}: ${(err as Error).message}`);
-    }
-    const e: NewEvent = { type: t.name, key, payload, producer: this.#o.name };
-    if (opts.id) e.id = opts.id;
-    if (opts.traceId) e.traceId = opts.traceId;
-    if (opts.headers) e.headers = opts.headers;
-    if (opts.occurredAt) e.occurredAt = opts.occurredAt;
-    return createEvent(e);
+    const { timeoutMs: _, ...fields } = opts;
+    return buildEvent(t, key, body, { ...fields, producer: this.#o.name });
   }
 
   /** Publishes a ready envelope (its id is the dedupe id), with the same bounds and retries as `emit`. */
@@ -186,34 +162,5 @@ export class Producer {
         `${JSON.stringify(name)} (this producer has no registry: pass a typed EventType)`,
       );
     return this.#o.registry.get(name) as EventType<unknown>;
-  }
-}
-
-export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new EventInvalid(`key must be 1-${MAX_KEY_LENGTH} characters`);
-  }
-}
-
-// The event id is the dedupe id (a Nats-Msg-Id header) and the trace id a header too.
-export function checkId(id: unknown): asserts id is string {
-  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw new EventInvalid(`id must be 1-${MAX_ID_LENGTH} characters`);
-  }
-  const bad = valueProblem(id);
-  if (bad) throw new EventInvalid(`id is refused: ${bad}`);
-}
-
-export function checkTraceId(traceId: string): void {
-  const bad = valueProblem(traceId);
-  if (bad) throw new EventInvalid(`trace id is refused: ${bad}`);
-}
-
-/** Refuses a header NATS would refuse, a reserved Nats-* name, or a control character in a value. */
-export function checkHeaders(headers: Record<string, string>): void {
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== "string") throw new HeaderInvalid(JSON.stringify(name), "its value is not a string");
-    const bad = headerProblem(name, value);
-    if (bad) throw new HeaderInvalid(JSON.stringify(name), bad);
   }
 }

@@ -80,17 +80,13 @@ describe("HTTP ingest on a real nats-server", () => {
       c.ingest.maxBatch = 10;
     });
     await ensureStreams(broker, cfg);
-    const producer = new Producer({
-      broker,
-      registry: loadDomain().registry,
-      prefix: cfg.subjects.events,
-      name: "ingest",
-    });
+    const { registry } = loadDomain();
+    const producer = new Producer({ broker, registry, prefix: cfg.subjects.events, name: "ingest" });
     const log = createLogger({ level: cfg.logLevel });
-    app = await buildIngestServer({ producer, config: cfg.ingest, log });
+    app = await buildIngestServer({ producer, registry, config: cfg.ingest, log });
     base = await app.listen({ host: "127.0.0.1", port: 0 });
     // No keys and not anonymous: a production ingest someone forgot to configure.
-    closed = await buildIngestServer({ producer, config: { ...cfg.ingest, keys: [] }, log });
+    closed = await buildIngestServer({ producer, registry, config: { ...cfg.ingest, keys: [] }, log });
     closedBase = await closed.listen({ host: "127.0.0.1", port: 0 });
   });
   after(async () => {
@@ -385,13 +381,15 @@ describe("HTTP ingest on a real nats-server", () => {
           ? () => Promise.reject(new Error("no responders"))
           : (Reflect.get(t, prop) as unknown),
     });
+    const { registry } = loadDomain();
     const producer = new Producer({
       broker: failing,
-      registry: loadDomain().registry,
+      registry,
       retry: { initialDelayMs: 10, maxDelayMs: 50 },
     });
     const slow = await buildIngestServer({
       producer,
+      registry,
       config: { ...cfg.ingest, publishTimeoutMs: 300 },
       log: createLogger({ level: cfg.logLevel }),
     });

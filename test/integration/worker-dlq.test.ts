@@ -8,10 +8,10 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { headerProblem } from "../../src/broker/headers.js";
 import type { BrokerAdmin, Delivery, StoredMessage } from "../../src/broker/types.js";
 import { EventInvalid } from "../../src/errors.js";
 import { decodeEvent, encodeEvent } from "../../src/events/envelope.js";
+import { headerProblem } from "../../src/events/envelope-rules.js";
 import { partitionOf } from "../../src/events/partition.js";
 import { workerConsumerState } from "../../src/ops/worker-consumers.js";
 import { syncStage } from "../../src/pipeline/stage.js";

@@ -5,10 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { carryHeaders, headerProblem, natsRefuses } from "../../src/broker/headers.js";
+import { carryHeaders, natsRefuses } from "../../src/broker/headers.js";
 import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import { CommentCreated, registerComments } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
+import { headerProblem } from "../../src/events/envelope-rules.js";
 import { EventRegistry } from "../../src/events/registry.js";
 import { Producer } from "../../src/producer/producer.js";
 
