@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { EventInvalid } from "../errors.js";
+import { EventDecode, EventInvalid } from "../errors.js";
 import { checkEnvelope } from "./envelope-rules.js";
 import { realer } from "./proto.js";
-import type { EventType } from "./registry.js";
+import type { EventRegistry, EventType } from "./registry.js";
 
 export type Event = realer.v1.Event;
 export type ChannelMessage = realer.v1.ChannelMessage;
@@ -75,6 +75,29 @@ export function encodeEvent(e: Event): Uint8Array {
 
 export function decodeEvent(bytes: Uint8Array): Event {
   return Event.decode(bytes);
+}
+
+/** A stored event's envelope; malformed bytes fail with REALER_ERR_EVENT_DECODE. */
+export function decodeEnvelope(bytes: Uint8Array): Event {
+  try {
+    return decodeEvent(bytes);
+  } catch (err) {
+    throw new EventDecode((err as Error).message);
+  }
+}
+
+/**
+ * An event's payload as a plain object of its registered type (camelCase
+ * keys): REALER_ERR_EVENT_UNKNOWN_TYPE for an unregistered type,
+ * REALER_ERR_EVENT_DECODE for bytes that are not a message of it.
+ */
+export function decodePayload(registry: EventRegistry, event: Event): Record<string, unknown> {
+  const type = registry.get(event.type);
+  try {
+    return type.decode(event.payload);
+  } catch (err) {
+    throw new EventDecode(`payload of ${event.type}: ${(err as Error).message}`);
+  }
 }
 
 export function encodeChannelMessage(m: realer.v1.ChannelMessage.$Properties): Uint8Array {

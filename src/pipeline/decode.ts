@@ -1,5 +1,5 @@
 import { EventDecode, EventUnknownType } from "../errors.js";
-import { decodeEvent } from "../events/envelope.js";
+import { decodeEnvelope, decodePayload } from "../events/envelope.js";
 import type { EventRegistry } from "../events/registry.js";
 import { syncStage } from "./stage.js";
 
@@ -9,19 +9,7 @@ import { syncStage } from "./stage.js";
  */
 export function decode(registry: EventRegistry) {
   return syncStage("decode", [EventDecode, EventUnknownType], (job) => {
-    let event: ReturnType<typeof decodeEvent>;
-    try {
-      event = decodeEvent(job.delivery.data);
-    } catch (err) {
-      throw new EventDecode((err as Error).message);
-    }
-    const type = registry.get(event.type);
-    let body: Record<string, unknown>;
-    try {
-      body = type.decode(event.payload);
-    } catch (err) {
-      throw new EventDecode(`payload of ${event.type}: ${(err as Error).message}`);
-    }
-    return { ...job, event, body };
+    const event = decodeEnvelope(job.delivery.data);
+    return { ...job, event, body: decodePayload(registry, event) };
   });
 }

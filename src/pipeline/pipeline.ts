@@ -18,6 +18,7 @@ import { type DedupeOptions, dedupe } from "./dedupe.js";
 import { format } from "./format.js";
 import { keyed } from "./keyed.js";
 import { publish } from "./publish.js";
+import { Renderer } from "./render.js";
 import { route } from "./route.js";
 import type { Handler, Job, Stage } from "./types.js";
 import { validate } from "./validate.js";
@@ -45,11 +46,12 @@ export interface PipelineOptions {
 
 /** The named stages configuration may use. Each call builds fresh stages. */
 export function builtinStages(o: PipelineOptions): Map<string, () => Stage> {
+  const renderer = new Renderer(o.handlers);
   return new Map<string, () => Stage>([
     ["validate", () => validate(o.handlers)],
     ["dedupe", () => dedupe(o.dedupe)],
-    ["route", () => route(o.handlers)],
-    ["format", () => format(o.handlers)],
+    ["route", () => route(renderer)],
+    ["format", () => format(renderer)],
     ["publish", () => publish(o.broker, o.channelPrefix)],
     ...(o.stages ?? new Map()),
   ]);

@@ -3,8 +3,9 @@
  * for the same events. Nothing is published and no checkpoint is written.
  */
 import { channelSubject } from "../events/channel.js";
-import { decodeChannelMessage } from "../events/envelope.js";
-import { decodeStored, render } from "./render.js";
+import { decodeChannelMessage, decodeEnvelope, decodePayload, type Event } from "../events/envelope.js";
+import { Renderer } from "../pipeline/render.js";
+import type { Output } from "../pipeline/types.js";
 import { planReplay, type ReplayContext, sourceOf } from "./replayer.js";
 import type { ReplayRequest } from "./types.js";
 
@@ -43,6 +44,7 @@ export async function dryRun(ctx: ReplayContext, req: ReplayRequest, limit = 100
     entries: [],
   };
   if (req.mode !== "events") return out;
+  const renderer = new Renderer(ctx.handlers);
   const produced = new Map<string, Promise<Map<string, { type: string; data: string }>>>();
   const { stream, subject } = sourceOf(ctx.cfg, req);
   for await (const m of ctx.broker.read(stream, {
@@ -50,23 +52,24 @@ export async function dryRun(ctx: ReplayContext, req: ReplayRequest, limit = 100
     fromSeq: cp.from,
     toSeq: cp.to,
   })) {
-    let r: ReturnType<typeof render>;
+    let event: Event;
+    let outputs: Output[];
     try {
-      const event = decodeStored(m.data);
+      event = decodeEnvelope(m.data);
       if (req.key !== undefined && event.key !== req.key) continue;
       out.events++;
-      r = render(event, ctx.registry, ctx.handlers);
+      outputs = renderer.outputs(event, decodePayload(ctx.registry, event));
     } catch {
       out.failed++;
       continue;
     }
-    for (const o of r.outputs) {
+    for (const o of outputs) {
       let held = produced.get(o.channel);
       if (!held) {
         held = channelHistory(ctx, o.channel);
         produced.set(o.channel, held);
       }
-      const before = (await held).get(r.event.id);
+      const before = (await held).get(event.id);
       const after = { type: o.type, data: o.data };
       const change = !before
         ? "new"
@@ -75,7 +78,7 @@ export async function dryRun(ctx: ReplayContext, req: ReplayRequest, limit = 100
           : "changed";
       out[change === "new" ? "added" : change]++;
       if (out.entries.length < limit)
-        out.entries.push({ seq: m.seq, eventId: r.event.id, channel: o.channel, before, after, change });
+        out.entries.push({ seq: m.seq, eventId: event.id, channel: o.channel, before, after, change });
     }
   }
   return out;

@@ -19,16 +19,17 @@ import type { AdminBroker } from "../broker/types.js";
 import type { RealerConfig } from "../config/config.js";
 import { ChannelInvalid, ReplayRangeInvalid } from "../errors.js";
 import { channelSubject, isValidChannel } from "../events/channel.js";
+import { decodeEnvelope, decodePayload, type Event } from "../events/envelope.js";
 import { eventTypeFilter } from "../events/partition.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
+import { Renderer } from "../pipeline/render.js";
 import { storeOutput } from "../pipeline/store-output.js";
-import type { Handler } from "../pipeline/types.js";
+import type { Handler, Output } from "../pipeline/types.js";
 import { type CheckpointStore, newReplayId } from "./checkpoint.js";
 import { Pacer } from "./pacer.js";
 import { Progress, type ProgressSink } from "./progress.js";
 import { resolveRange } from "./range.js";
-import { decodeStored, render } from "./render.js";
 import { emptyCounts, type ReplayCheckpoint, type ReplayRequest } from "./types.js";
 
 export interface ReplayContext {
@@ -105,6 +106,7 @@ export async function run(ctx: ReplayContext, cp: ReplayCheckpoint): Promise<Rep
   const { stream, subject } = sourceOf(cfg, req);
   const log = ctx.log.child({ replay: cp.id });
   const pacer = new Pacer(req.rate ?? 0);
+  const renderer = new Renderer(ctx.handlers);
   const every = ctx.checkpointEvery ?? 100;
   const progress = ctx.progress
     ? new Progress(`replay ${cp.id}`, cp.to - cp.from + 1, ctx.progress, {
@@ -135,7 +137,7 @@ export async function run(ctx: ReplayContext, cp: ReplayCheckpoint): Promise<Rep
           });
           cp.counts[ack.duplicate ? "duplicates" : "published"]++;
         } else {
-          await replayEvent(ctx, cp, m.data, m.seq, pacer, log);
+          await replayEvent(ctx, renderer, cp, m.data, m.seq, pacer, log);
         }
         cp.next = m.seq + 1;
         cp.updatedAt = Date.now();
@@ -166,25 +168,26 @@ export async function run(ctx: ReplayContext, cp: ReplayCheckpoint): Promise<Rep
 
 async function replayEvent(
   ctx: ReplayContext,
+  renderer: Renderer,
   cp: ReplayCheckpoint,
   data: Uint8Array,
   seq: number,
   pacer: Pacer,
   log: Logger,
 ): Promise<void> {
-  let rendering: ReturnType<typeof render>;
+  let event: Event;
+  let outputs: Output[];
   try {
-    const event = decodeStored(data);
+    event = decodeEnvelope(data);
     if (cp.request.key !== undefined && event.key !== cp.request.key) return;
     await pacer.next(ctx.signal);
     cp.counts.matched++;
-    rendering = render(event, ctx.registry, ctx.handlers);
+    outputs = renderer.outputs(event, decodePayload(ctx.registry, event));
   } catch (err) {
     cp.counts.failed++;
     log.warn({ err, seq }, "event could not be rendered; skipped");
     return;
   }
-  const { event, outputs } = rendering;
   const acks = await Promise.all(
     outputs.map((o) =>
       storeOutput(ctx.broker, ctx.cfg.subjects.channels, event, o, {

@@ -13,6 +13,7 @@ import { decode } from "../../src/pipeline/decode.js";
 import { dedupe } from "../../src/pipeline/dedupe.js";
 import { filter } from "../../src/pipeline/filter.js";
 import { format } from "../../src/pipeline/format.js";
+import { Renderer } from "../../src/pipeline/render.js";
 import { route } from "../../src/pipeline/route.js";
 import { fail, syncStage } from "../../src/pipeline/stage.js";
 import type { Job, Stage } from "../../src/pipeline/types.js";
@@ -117,7 +118,7 @@ describe("filter stage", () => {
 describe("route stage", () => {
   it("fills channel templates from the body and drops an event whose route field is empty", () => {
     marble(
-      route(handlers),
+      route(new Renderer(handlers)),
       "a-b|",
       { a: decodedJob(commentEvent("42", "x")), b: decodedJob(commentEvent("", "x")) },
       "x-y|",
@@ -131,7 +132,7 @@ describe("format stage", () => {
   it("renders escaped html once and serializes it for every channel", () => {
     const job = { ...decodedJob(commentEvent("42", "<b>hi</b> & bye")), channels: ["thread:42", "user:ann"] };
     marble(
-      format(handlers),
+      format(new Renderer(handlers)),
       "a|",
       { a: job },
       "x|",
