@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
+import { JetStreamBroker, natsConnectionOf } from "../../src/broker/jetstream/broker.js";
 import { type NatsCluster, startNatsCluster } from "../helpers/nats-server.js";
 
 const STREAM = "CLUSTER_READ";
@@ -53,7 +53,10 @@ describe("JetStream reads on a cluster", () => {
 
   it("returns every message while a server of the stream is dead, each read within a few seconds", async () => {
     const state = await broker.streamState(STREAM);
-    const follower = state.cluster!.followers[0]!.name;
+    // A follower the client is not connected to: a read must get by without it, and the publishes
+    // of the test must not wait for the client to reconnect elsewhere.
+    const connectedTo = natsConnectionOf(broker).info?.server_name;
+    const follower = state.cluster!.followers.find((f) => f.name !== connectedTo)!.name;
     const node = cluster.nodes[Number(follower.slice(follower.lastIndexOf("-") + 1)) - 1]!;
     await node.kill();
     try {
