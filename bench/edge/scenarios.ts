@@ -232,7 +232,7 @@ export function rising(
 }
 
 /** Resident memory of the connection-holding processes until it stops moving (at most `maxMs`). */
-async function settledRss(pids: () => number[], maxMs = 15_000): Promise<number> {
+export async function settledRss(pids: () => number[], maxMs = 15_000): Promise<number> {
   const deadline = Date.now() + maxMs;
   let last = sampleAll(pids()).rssBytes;
   for (;;) {
