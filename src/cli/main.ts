@@ -3,7 +3,7 @@
  * The `realer` command. Each command lives in its own file and registers itself in program.ts.
  */
 import { CommanderError } from "commander";
-import { codeOf } from "../errors.js";
+import { codeOf, exitCodeOf } from "../errors.js";
 import { createProgram } from "./program.js";
 
 const program = createProgram();
@@ -18,5 +18,5 @@ try {
   }
   const code = codeOf(err) ?? "REALER_ERR_INTERNAL";
   process.stderr.write(`realer: ${code}: ${(err as Error).message}\n`);
-  process.exit(1);
+  process.exit(exitCodeOf(err));
 }

@@ -3,10 +3,17 @@
  * (validation, body size, content type) are mapped onto the catalogue.
  */
 import type { FastifyError, FastifyInstance } from "fastify";
-import { BadRequest, codeOf, Internal, PayloadTooLarge, UnsupportedMediaType } from "../errors.js";
+import {
+  BadRequest,
+  codeOf,
+  httpStatusOf,
+  Internal,
+  PayloadTooLarge,
+  UnsupportedMediaType,
+} from "../errors.js";
 
 export function toHttpError(err: FastifyError): { statusCode: number; code: string; message: string } {
-  if (codeOf(err)) return { statusCode: err.statusCode ?? 500, code: err.code, message: err.message };
+  if (codeOf(err)) return { statusCode: httpStatusOf(err), code: err.code, message: err.message };
   if (
     err.validation ||
     err.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||

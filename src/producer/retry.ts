@@ -3,10 +3,10 @@
  * attempt n+1 is drawn uniformly from [0, min(maxDelay, initialDelay * 2^n)]
  * ("full jitter"), so producers that lost the same server do not come back in
  * lockstep. Only failures that may pass are retried: an error from our
- * catalogue with a client or drop disposition (a bad event) fails at once.
+ * catalogue with another disposition than retry (a bad event) fails at once.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { codeOf, dispositionOf, PublishTimeout } from "../errors.js";
+import { dispositionOf, PublishTimeout } from "../errors.js";
 import type { RetryOptions } from "./options.js";
 
 /** The backoff cap before attempt `attempt + 1` (attempt counts from 0). */
@@ -15,9 +15,7 @@ export function backoffCap(attempt: number, o: RetryOptions): number {
 }
 
 export function isRetryable(err: unknown): boolean {
-  if (!codeOf(err)) return true;
-  const d = dispositionOf(err);
-  return d === "retry" || d === "fatal";
+  return dispositionOf(err) === "retry";
 }
 
 export interface RetryHooks {
