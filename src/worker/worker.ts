@@ -14,10 +14,14 @@
  *
  * Supervision: a stage that throws fails only its job (stage.ts); a pull that
  * fails is retried with a doubling delay, capped at 30 s; an Rx error in the
- * pipeline (an infrastructure bug) or a fatal failure resolves `fatal`, and
- * the process stops. Lifecycle: "idle" -> "running" -> "draining" ->
- * "stopped". Draining stops pulling and settles everything in flight before
- * `stop()` resolves; open pulls end on their own first (within `fetchExpiresMs`).
+ * pipeline (an infrastructure bug) or a fatal failure fails the worker.
+ *
+ * Lifecycle (`WorkerState`): "idle" -> "running" -> "draining" -> "stopped",
+ * and "failed" from "running" or "draining" on the first fatal failure
+ * (`failure` holds it, `fatal` resolves with it; the process stops).
+ * Draining and failing both stop pulling; `stop()` settles everything in
+ * flight before it resolves (open pulls end on their own first, within
+ * `fetchExpiresMs`), and leaves a failed worker "failed".
  */
 import { type OperatorFunction, Subject, type Subscription } from "rxjs";
 import type { Broker, ConsumerSpec } from "../broker/types.js";
@@ -37,7 +41,7 @@ const MAX_PULL_BACKOFF_MS = 30_000;
  */
 const ROTATE_MS = 250;
 
-export type WorkerState = "idle" | "running" | "draining" | "stopped";
+export type WorkerState = "idle" | "running" | "draining" | "stopped" | "failed";
 
 /** The durable consumer of partition `p` that every worker shares: one claimed event at a time. */
 export function partitionConsumer(
@@ -95,18 +99,25 @@ export class Worker {
   /** The partition the next round of pulls starts at (so every one gets its turn). */
   #next = 0;
   #broken = false;
-  #fatal: ((err: Error) => void) | undefined;
+  #failure: Error | undefined;
+  #resolveFatal: ((err: Error) => void) | undefined;
+  /** Resolves with the failure when the worker fails (for supervisors that wait on it). */
   readonly fatal: Promise<Error>;
 
   constructor(o: WorkerOptions) {
     this.#o = o;
     this.fatal = new Promise((resolve) => {
-      this.#fatal = resolve;
+      this.#resolveFatal = resolve;
     });
   }
 
   get state(): WorkerState {
     return this.#state;
+  }
+
+  /** The fatal failure of a "failed" worker. */
+  get failure(): Error | undefined {
+    return this.#failure;
   }
 
   get inFlight(): number {
@@ -147,9 +158,8 @@ export class Worker {
           // Jobs inside a broken pipeline never settle: their claims run out
           // and other workers get them. Draining must not wait for them.
           this.#broken = true;
-          this.#notify();
           this.#o.log.error({ err }, "pipeline failed");
-          this.#fatal?.(err);
+          this.#fail(err);
         },
       });
     this.#state = "running";
@@ -162,22 +172,42 @@ export class Worker {
       this.#state = "stopped";
       return;
     }
-    this.#state = "draining";
+    if (this.#state === "running") this.#state = "draining";
     this.#abort.abort();
     this.#notify();
     await this.#loop;
     while ((this.#inFlight > 0 && !this.#broken) || this.#reserved > 0) await this.#changed();
     this.#input.complete();
     this.#sub?.unsubscribe();
-    this.#state = "stopped";
+    if (!this.#failure) this.#state = "stopped";
+  }
+
+  /** The first fatal failure: no more pulls; what is in flight still settles. */
+  #fail(err: Error): void {
+    if (this.#failure) return;
+    this.#failure = err;
+    this.#state = "failed";
+    this.#abort.abort();
+    this.#notify();
+    this.#resolveFatal?.(err);
   }
 
   #settled(s: Settled): void {
     this.#inFlight--;
-    if (s.outcome === "acked") this.counts.acked++;
-    else if (s.outcome === "retried") this.counts.retried++;
-    else if (s.outcome === "dead") this.counts.dead++;
-    else this.#fatal?.(s.job.failure!.error);
+    switch (s.outcome) {
+      case "acked":
+        this.counts.acked++;
+        break;
+      case "retried":
+        this.counts.retried++;
+        break;
+      case "dead":
+        this.counts.dead++;
+        break;
+      case "fatal":
+        this.#fail(s.job.failure!.error);
+        break;
+    }
     this.#o.onSettled?.(s);
     this.#notify();
   }
