@@ -36,6 +36,21 @@ function checkInstalled(): void {
   }
 }
 
+interface Ports {
+  nats: string[];
+  monitoring?: string[];
+}
+
+/** The server's ports file once it is there and whole; undefined before. */
+function readPorts(dir: string, name: string): Ports | undefined {
+  if (!readdirSync(dir).includes(name)) return undefined;
+  try {
+    return JSON.parse(readFileSync(join(dir, name), "utf8")) as Ports;
+  } catch {
+    return undefined;
+  }
+}
+
 async function launch(
   dir: string,
   port: number,
@@ -55,17 +70,14 @@ async function launch(
     proc.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${stderr}`))),
   );
   exited.catch(() => {});
-  const file = await Promise.race([
-    waitFor(() => readdirSync(dir).find((f) => f === `nats-server_${proc.pid}.ports`), {
+  // The file appears before the server has written it whole: wait until it parses.
+  const ports = await Promise.race([
+    waitFor(() => readPorts(dir, `nats-server_${proc.pid}.ports`), {
       timeoutMs: 15_000,
       what: "nats-server ports file",
     }),
     exited,
   ]);
-  const ports = JSON.parse(readFileSync(join(dir, file), "utf8")) as {
-    nats: string[];
-    monitoring?: string[];
-  };
   const url = ports.nats[0]!;
   return { proc, port: Number(new URL(url).port), monitoring: ports.monitoring?.[0] };
 }
