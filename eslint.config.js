@@ -17,7 +17,15 @@ export default tseslint.config(
           allowForKnownSafeCalls: [{ from: "package", package: "node:test", name: ["describe", "it", "test", "suite"] }],
         },
       ],
-      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: false }],
+      // A promise handed to a place that ignores what it returns (an event listener, a timer, a
+      // callback typed void) drops its rejection: say what happens to it instead.
+      "@typescript-eslint/no-misused-promises": "error",
+      // A switch over one of the project's unions (states, outcomes, dispositions) names every member,
+      // so a new member is handled wherever it matters.
+      "@typescript-eslint/switch-exhaustiveness-check": [
+        "error",
+        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: false },
+      ],
     },
   },
   {

@@ -40,7 +40,7 @@ const { positionals, values } = parseArgs({
   },
 });
 
-const figure = positionals[0];
+const figure = positionals[0] ?? "";
 const list = (v: string) => v.split(",").map((x) => Number(x.trim()));
 const systems = values.systems.split(",") as System[];
 const workers = Number(values.workers);
@@ -105,7 +105,7 @@ async function main(): Promise<unknown[]> {
       );
       break;
     default:
-      throw new Error(`unknown figure ${figure ?? "(none)"}: idle, fanout, worker, nats, interest or storm`);
+      throw new Error(`unknown figure ${figure || "(none)"}: idle, fanout, worker, nats, interest or storm`);
   }
   return out;
 }
