@@ -96,7 +96,8 @@ export function benchOptionsFrom(f: Flags): Partial<BenchOptions> {
     if (x !== undefined && !Number.isInteger(x)) usage(`${flag} ${v} is not a whole number`);
     return x;
   };
-  const o: Partial<BenchOptions> = {
+  // Flags not given are undefined here and left out below, so the defaults apply.
+  const o: { [K in keyof BenchOptions]?: BenchOptions[K] | undefined } = {
     url: f.url,
     subscribers: int("--subscribers", f.subscribers)!,
     channels: int("--channels", f.channels),
@@ -122,7 +123,7 @@ export function benchOptionsFrom(f: Flags): Partial<BenchOptions> {
     servers: servers(f.serverPid, f.serverMetrics),
     allowRemote: f.allowRemote,
   };
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<BenchOptions>;
 }
 
 export async function runBenchCommand(f: Flags): Promise<BenchResult> {

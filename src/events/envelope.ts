@@ -13,11 +13,11 @@ export interface NewEvent {
   type: string;
   key: string;
   payload: Uint8Array;
-  id?: string;
-  producer?: string;
-  traceId?: string;
-  headers?: Record<string, string>;
-  occurredAt?: number;
+  id?: string | undefined;
+  producer?: string | undefined;
+  traceId?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  occurredAt?: number | undefined;
 }
 
 /** Fills in the envelope: a fresh id and trace id unless given, now as occurred_at. */

@@ -48,15 +48,15 @@ export interface Skip {
  */
 export interface Job {
   readonly delivery: Delivery;
-  readonly event?: Event;
-  readonly body?: Record<string, unknown>;
+  readonly event?: Event | undefined;
+  readonly body?: Record<string, unknown> | undefined;
   /** What enrich stages looked up, merged by name; read by format. */
-  readonly context?: Readonly<Record<string, unknown>>;
-  readonly channels?: string[];
-  readonly rendered?: Rendered;
-  readonly outputs?: Output[];
-  readonly failure?: Failure;
-  readonly skipped?: Skip;
+  readonly context?: Readonly<Record<string, unknown>> | undefined;
+  readonly channels?: string[] | undefined;
+  readonly rendered?: Rendered | undefined;
+  readonly outputs?: Output[] | undefined;
+  readonly failure?: Failure | undefined;
+  readonly skipped?: Skip | undefined;
 }
 
 /**

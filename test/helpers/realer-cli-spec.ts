@@ -12,7 +12,7 @@ export interface FlagSpec {
   /** The flag takes a value (`--port <port>`). */
   takesValue: boolean;
   /** The environment variable that stands in for it, if any. */
-  env?: string;
+  env?: string | undefined;
 }
 
 /** Every command (`dev`, `edge`, `dlq list`...) with its flags by long name (`--port`). */

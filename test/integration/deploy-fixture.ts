@@ -146,7 +146,7 @@ export function envFile(path: string): Record<string, string> {
 
 export interface DockerStage {
   from: string;
-  as?: string;
+  as?: string | undefined;
   steps: Array<{ op: string; args: string }>;
 }
 

@@ -172,7 +172,8 @@ export class JetStreamBroker extends JetStreamAdmin implements Broker, LiveSubje
       // what it has (its tails read through a consumer, as before).
       if (!(err instanceof JetStreamApiError) || !/RePublish/i.test(err.message)) throw err;
       const { republish: _r, ...rest } = mutable;
-      await this.jsm.streams.update(name, { ...rest, republish: existing.config.republish });
+      const kept = existing.config.republish;
+      await this.jsm.streams.update(name, kept ? { ...rest, republish: kept } : rest);
     }
   }
 
