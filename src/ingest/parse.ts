@@ -34,12 +34,18 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 const nonEmpty = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 
+/** What every EventInvalid message starts with, so a detail is not prefixed twice. */
+const INVALID = new EventInvalid("").message;
+
 /** A broken envelope rule, prefixed with where in the request it is. */
 function inRequest<T>(where: string, check: () => T): T {
   try {
     return check();
   } catch (err) {
-    if (where && err instanceof EventInvalid) throw new EventInvalid(`${where}: ${err.message}`);
+    if (where && err instanceof EventInvalid)
+      throw new EventInvalid(
+        `${where}: ${err.message.slice(err.message.startsWith(INVALID) ? INVALID.length : 0)}`,
+      );
     throw err;
   }
 }
