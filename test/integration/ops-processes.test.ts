@@ -5,7 +5,7 @@ import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { createProducer, ensureStreams, loadDomain } from "../../src/cli/components.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { workerConsumerState } from "../../src/ops/worker-consumers.js";
-import { assertHealthAcrossOutage, getHealth } from "../helpers/health.js";
+import { assertHealthAcrossOutage, getHealth, waitForHealth } from "../helpers/health.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { testConfig } from "../helpers/stack.js";
 import { waitFor } from "../helpers/wait.js";
@@ -150,7 +150,8 @@ describe("operator commands against running processes", () => {
   // Last: it takes nats-server away.
   it("the worker answers /healthz on its metrics port: 200 while it claims events, 503 while NATS is down", async () => {
     const healthz = worker.url.replace(/\/metrics$/, "/healthz");
-    const up = await getHealth(healthz);
+    // Polled: a loaded machine may answer the first request late or cut it off.
+    const up = await waitForHealth(healthz, 200);
     assert.equal(up.status, 200);
     assert.equal(up.body.ok, true);
     assert.equal(up.body.state, "running");
