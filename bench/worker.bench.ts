@@ -23,7 +23,7 @@ import { createEvent, encodeChannelMessage, encodeEvent } from "../src/events/en
 import { eventSubject } from "../src/events/partition.js";
 import { EventRegistry } from "../src/events/registry.js";
 import { createLogger } from "../src/log/logger.js";
-import { standardPipeline } from "../src/pipeline/pipeline.js";
+import { compilePipeline } from "../src/pipeline/pipeline.js";
 import { Worker } from "../src/worker/worker.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 
@@ -229,7 +229,7 @@ async function worker(): Promise<Result> {
     partitions: cfg.subjects.eventPartitions,
     deadLetterPrefix: cfg.subjects.deadLetters,
     config: cfg.worker,
-    pipeline: standardPipeline({
+    pipeline: compilePipeline({
       broker,
       registry,
       handlers,

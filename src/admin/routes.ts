@@ -17,7 +17,7 @@ import { Internal } from "../errors.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
 import { DeadLetters } from "../ops/dlq.js";
-import type { Handler } from "../pipeline/types.js";
+import type { Handler } from "../pipeline/handler.js";
 import { CheckpointStore } from "../replay/checkpoint.js";
 import { dryRun } from "../replay/dry-run.js";
 import { planReplay, type ReplayContext, run } from "../replay/replayer.js";

@@ -14,8 +14,8 @@ import type { Hub } from "../edge/hub.js";
 import { EventRegistry } from "../events/registry.js";
 import { ingestRoutes } from "../ingest/routes.js";
 import type { Logger } from "../log/logger.js";
-import { standardPipeline } from "../pipeline/pipeline.js";
-import type { Handler } from "../pipeline/types.js";
+import type { Handler } from "../pipeline/handler.js";
+import { compilePipeline } from "../pipeline/pipeline.js";
 import { Producer } from "../producer/producer.js";
 import { webRoutes } from "../web/routes.js";
 import { checkDuplicateWindow } from "../worker/redelivery.js";
@@ -66,7 +66,7 @@ export async function startWorker(
     partitions: cfg.subjects.eventPartitions,
     deadLetterPrefix: cfg.subjects.deadLetters,
     config: cfg.worker,
-    pipeline: standardPipeline({
+    pipeline: compilePipeline({
       broker,
       registry: domain.registry,
       handlers: domain.handlers,

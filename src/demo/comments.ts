@@ -5,7 +5,7 @@
  */
 import { comments } from "../events/proto.js";
 import type { EventRegistry } from "../events/registry.js";
-import type { Handler } from "../pipeline/types.js";
+import type { Handler } from "../pipeline/handler.js";
 import { eventType } from "../producer/typed.js";
 
 export const CommentCreated = eventType<comments.v1.ICommentCreated>(comments.v1.CommentCreated);

@@ -24,7 +24,7 @@ export interface IngestTypes {
 
 const JSON_FIELDS = new Set(["type", "key", "data", "id", "trace_id", "occurred_at", "headers"]);
 
-function at(where: string, field: string): string {
+function fieldPath(where: string, field: string): string {
   return where ? `${where}.${field}` : field;
 }
 
@@ -58,23 +58,23 @@ function inRequest<T>(where: string, check: () => T): T {
 export function eventFromJson(types: IngestTypes, body: unknown, where = ""): Event {
   if (!isObject(body)) throw new BadRequest(`${where || "body"} must be a JSON object`);
   for (const k of Object.keys(body))
-    if (!JSON_FIELDS.has(k)) throw new BadRequest(`${at(where, k)} is not a known field`);
+    if (!JSON_FIELDS.has(k)) throw new BadRequest(`${fieldPath(where, k)} is not a known field`);
   const { type, key, data, id, trace_id: traceId, occurred_at: occurredAt, headers } = body;
-  if (!nonEmpty(type)) throw new BadRequest(`${at(where, "type")} must be a non-empty string`);
-  if (!nonEmpty(key)) throw new BadRequest(`${at(where, "key")} must be a non-empty string`);
-  if (!isObject(data)) throw new BadRequest(`${at(where, "data")} must be an object`);
+  if (!nonEmpty(type)) throw new BadRequest(`${fieldPath(where, "type")} must be a non-empty string`);
+  if (!nonEmpty(key)) throw new BadRequest(`${fieldPath(where, "key")} must be a non-empty string`);
+  if (!isObject(data)) throw new BadRequest(`${fieldPath(where, "data")} must be an object`);
   if (id !== undefined && !nonEmpty(id))
-    throw new BadRequest(`${at(where, "id")} must be a non-empty string`);
+    throw new BadRequest(`${fieldPath(where, "id")} must be a non-empty string`);
   if (traceId !== undefined && typeof traceId !== "string")
-    throw new BadRequest(`${at(where, "trace_id")} must be a string`);
+    throw new BadRequest(`${fieldPath(where, "trace_id")} must be a string`);
   if (occurredAt !== undefined && (!Number.isSafeInteger(occurredAt) || (occurredAt as number) < 0)) {
-    throw new BadRequest(`${at(where, "occurred_at")} must be Unix milliseconds`);
+    throw new BadRequest(`${fieldPath(where, "occurred_at")} must be Unix milliseconds`);
   }
   if (
     headers !== undefined &&
     !(isObject(headers) && Object.values(headers).every((v) => typeof v === "string"))
   ) {
-    throw new BadRequest(`${at(where, "headers")} must be an object of strings`);
+    throw new BadRequest(`${fieldPath(where, "headers")} must be an object of strings`);
   }
   const fields = camelKeys(data) as Record<string, unknown>;
   const t = types.registry.get(type);
@@ -87,7 +87,7 @@ export function eventFromJson(types: IngestTypes, body: unknown, where = ""): Ev
       ...(headers ? { headers: headers as Record<string, string> } : {}),
     }),
   );
-  const unknown = unknownField(fields, t.decode(event.payload), at(where, "data"));
+  const unknown = unknownField(fields, t.decode(event.payload), fieldPath(where, "data"));
   if (unknown) throw new EventInvalid(`${unknown} is not a field of ${t.name}`);
   return event;
 }

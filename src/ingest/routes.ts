@@ -30,7 +30,7 @@ export interface IngestResult {
   duplicate: boolean;
 }
 
-const result = ({ event, ack }: Emitted): IngestResult => ({
+const ingestResult = ({ event, ack }: Emitted): IngestResult => ({
   id: event.id,
   seq: ack.seq,
   duplicate: ack.duplicate,
@@ -56,7 +56,7 @@ export async function publishBatch(
   });
   await Promise.all(
     [...byKey.values()].map(async (indexes) => {
-      for (const i of indexes) out[i] = result(await producer.publishEvent(events[i]!, timeoutMs));
+      for (const i of indexes) out[i] = ingestResult(await producer.publishEvent(events[i]!, timeoutMs));
     }),
   );
   return out;
@@ -95,7 +95,7 @@ export function ingestRoutes(producer: Producer, registry: EventRegistry, cfg: I
         const event = isProtobuf(req)
           ? eventFromProtobuf(types, req.body as Buffer)
           : eventFromJson(types, req.body);
-        const out = result(await producer.publishEvent(event, cfg.publishTimeoutMs));
+        const out = ingestResult(await producer.publishEvent(event, cfg.publishTimeoutMs));
         reply.code(202);
         return out;
       },

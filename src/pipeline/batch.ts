@@ -1,6 +1,6 @@
 import { EnrichTimeout } from "../errors.js";
+import type { Decoded } from "./job.js";
 import { asyncStage } from "./stage.js";
-import type { Job } from "./types.js";
 
 export interface BatchOptions {
   /** A batch is sent when it holds this many jobs. Default 100. */
@@ -12,7 +12,7 @@ export interface BatchOptions {
 }
 
 /** Handles many jobs in one call (one query, one request); resolves with the jobs in the same order. */
-export type BatchFn = (jobs: readonly Job[]) => Promise<readonly Job[]>;
+export type BatchFn = (jobs: readonly Decoded[]) => Promise<readonly Decoded[]>;
 
 /**
  * Gathers jobs that are in the pipeline at the same time into batches for one
@@ -26,7 +26,7 @@ export function batch(name: string, fn: BatchFn, opts: BatchOptions = {}) {
   const maxWaitMs = opts.maxWaitMs ?? 10;
   const timeoutMs = opts.timeoutMs ?? 5_000;
   let open:
-    | { jobs: Job[]; waiters: { resolve: (j: Job) => void; reject: (e: unknown) => void }[] }
+    | { jobs: Decoded[]; waiters: { resolve: (j: Decoded) => void; reject: (e: unknown) => void }[] }
     | undefined;
   let timer: NodeJS.Timeout | undefined;
 
@@ -44,7 +44,7 @@ export function batch(name: string, fn: BatchFn, opts: BatchOptions = {}) {
       .then((out) => {
         if (out.length !== b.jobs.length)
           throw new Error(`batch ${name} returned ${out.length} jobs for ${b.jobs.length}`);
-        for (const [i, w] of b.waiters.entries()) w.resolve(out[i]!);
+        for (const [i, job] of out.entries()) b.waiters[i]?.resolve(job);
       })
       .catch((err: unknown) => {
         for (const w of b.waiters) w.reject(err);
@@ -56,7 +56,7 @@ export function batch(name: string, fn: BatchFn, opts: BatchOptions = {}) {
     name,
     [EnrichTimeout],
     (job) =>
-      new Promise<Job>((resolve, reject) => {
+      new Promise<Decoded>((resolve, reject) => {
         if (!open) {
           open = { jobs: [], waiters: [] };
           timer = setTimeout(flush, maxWaitMs);

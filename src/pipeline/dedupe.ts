@@ -1,4 +1,5 @@
-import { skip, syncStage } from "./stage.js";
+import { skip } from "./job.js";
+import { syncStage } from "./stage.js";
 
 export interface DedupeOptions {
   /** Event ids remembered, newest first; the oldest are forgotten past this. Default 100000. */
@@ -18,14 +19,17 @@ export function dedupe(opts: DedupeOptions = {}) {
   const capacity = Math.max(1, opts.capacity ?? 100_000);
   const seen = new Map<string, number>();
   return syncStage("dedupe", [], (job) => {
-    const id = job.event!.id;
+    const id = job.event.id;
     const seq = job.delivery.seq;
     const first = seen.get(id);
     if (first !== undefined && first !== seq)
       return skip(job, "dedupe", `duplicate of event ${id} at sequence ${first}`);
     if (first === undefined) {
       seen.set(id, seq);
-      if (seen.size > capacity) seen.delete(seen.keys().next().value!);
+      if (seen.size > capacity) {
+        const oldest = seen.keys().next();
+        if (!oldest.done) seen.delete(oldest.value);
+      }
     }
     return job;
   });

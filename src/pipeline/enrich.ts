@@ -1,6 +1,6 @@
 import { EnrichTimeout } from "../errors.js";
+import type { Decoded } from "./job.js";
 import { asyncStage } from "./stage.js";
-import type { Job } from "./types.js";
 
 export interface EnrichOptions {
   /** The lookup fails with REALER_ERR_ENRICH_TIMEOUT (retried) after this long, ms. Default 5000. */
@@ -13,7 +13,7 @@ export interface EnrichOptions {
 }
 
 /** Looks something up for a job; the signal aborts when the stage gives up on it. */
-export type Lookup = (job: Job, signal: AbortSignal) => Promise<Record<string, unknown>>;
+export type Lookup = (job: Decoded, signal: AbortSignal) => Promise<Record<string, unknown>>;
 
 /**
  * Async I/O for a job (a user's profile, a count from a database): what

@@ -8,7 +8,7 @@
 import { EventInvalid } from "../errors.js";
 import { isValidChannel } from "../events/channel.js";
 import type { Event } from "../events/envelope.js";
-import type { Handler, Output, Rendered } from "./types.js";
+import type { Handler, Output, Rendered } from "./handler.js";
 
 type Body = Record<string, unknown>;
 

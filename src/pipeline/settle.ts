@@ -13,14 +13,12 @@ import type { Broker } from "../broker/types.js";
 import { codeOf } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { countSettled, type SettleOutcome } from "../metrics/ledger.js";
-import { rideAlong } from "./turn-batch.js";
-import type { Job } from "./types.js";
-
-export type Outcome = SettleOutcome;
+import type { Failed, Job } from "./job.js";
+import type { TurnWrites } from "./turn-writes.js";
 
 export interface Settled {
   job: Job;
-  outcome: Outcome;
+  outcome: SettleOutcome;
 }
 
 export interface SettleOptions {
@@ -39,6 +37,8 @@ export interface SettleOptions {
   ackDelayMs?: number;
   /** Acks sent at the end of the turn in which this many have gathered. Default 32. */
   ackBatch?: number;
+  /** The pipeline's publishes (its `writes`): held-back acks go out in the same socket write as the next ones. */
+  writes: TurnWrites;
 }
 
 /** The nak delay after failed attempt `attempt` (1-based): base, 2x base, 4x base ... capped at `max`. */
@@ -93,7 +93,7 @@ async function deadLetter(job: Job, opts: SettleOptions, reason: string): Promis
 }
 
 /** Acks a job that did not fail (a skipped one included): everything it should produce is stored. */
-function ackOne(job: Job, opts: SettleOptions, debug: boolean): Outcome {
+function ackOne(job: Job, opts: SettleOptions, debug: boolean): SettleOutcome {
   const d = job.delivery;
   try {
     d.ack();
@@ -108,9 +108,9 @@ function ackOne(job: Job, opts: SettleOptions, debug: boolean): Outcome {
   return "acked";
 }
 
-async function settleFailed(job: Job, opts: SettleOptions): Promise<Outcome> {
+async function settleFailed(job: Failed, opts: SettleOptions): Promise<SettleOutcome> {
   const d = job.delivery;
-  const f = job.failure!;
+  const f = job.failure;
   const ctx = {
     seq: d.seq,
     attempt: d.deliveryCount,
@@ -166,9 +166,9 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       let sourceDone = false;
       let batch: Job[] = [];
       let timer: NodeJS.Timeout | undefined;
-      let cancelRide: (() => void) | undefined;
+      let cancelJoin: (() => void) | undefined;
       let immediate = false;
-      const emit = (job: Job, outcome: Outcome) => {
+      const emit = (job: Job, outcome: SettleOutcome) => {
         pending--;
         countSettled(outcome);
         if (subscriber.closed) return;
@@ -178,15 +178,15 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       const flush = () => {
         if (timer) clearTimeout(timer);
         timer = undefined;
-        cancelRide?.();
-        cancelRide = undefined;
+        cancelJoin?.();
+        cancelJoin = undefined;
         immediate = false;
         const b = batch;
         batch = [];
         const debug = opts.log.isLevelEnabled("debug");
         for (const job of b) emit(job, ackOne(job, opts, debug));
       };
-      const failedSettled = (job: Job) => (outcome: Outcome) => emit(job, outcome);
+      const failedSettled = (job: Job) => (outcome: SettleOutcome) => emit(job, outcome);
       const failedThrew = (job: Job) => (err: unknown) => {
         // A settle call that throws (a closed connection) must not end the stream:
         // the claim runs out and the event is delivered again.
@@ -204,8 +204,8 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
               setImmediate(flush);
             } else if (!timer) {
               timer = setTimeout(flush, delayMs);
-              // Or sooner, in the same write as the next publishes (turn-batch.ts).
-              cancelRide = rideAlong(opts.broker, flush);
+              // Or sooner, in the same write as the next publishes (turn-writes.ts).
+              cancelJoin = opts.writes.withNextBatch(flush);
             }
             return;
           }
@@ -219,7 +219,7 @@ export function settle(opts: SettleOptions): OperatorFunction<Job, Settled> {
       });
       return () => {
         if (timer) clearTimeout(timer);
-        cancelRide?.();
+        cancelJoin?.();
         subscription.unsubscribe();
       };
     });

@@ -1,139 +1,106 @@
 /**
- * The stage API. A stage is an RxJS operator over jobs with a name and the
- * failures it declares (see `Stage` in types.ts). Three ways to make one:
- * - `syncStage(name, failures, fn)`: `fn` maps a healthy job to its next form.
- * - `asyncStage(name, failures, fn)`: the same with a promise.
- * - `defineStage(name, failures, operator)`: any RxJS operator over a single
- *   job; it is run once per job, guarded so it cannot lose or duplicate one.
- * All three pass failed and skipped jobs by untouched, turn a throw into a
- * failure of that job only (never an Rx error), and count the ledger.
+ * The stage API. A stage is plain data: its name, the failures it declares,
+ * the shape of job it needs and the one it gives, and what it does to a job.
+ * `compileStages` (compile.ts) turns a list of them into one RxJS operator
+ * that keeps the contract for every stage: it runs only on healthy jobs, a
+ * throw fails that job alone (never an Rx error), each job comes out exactly
+ * once, and the ledger counts it.
+ *
+ * What a stage does is one of:
+ * - `sync`: a function from a job to its next form;
+ * - `async`: the same with a promise (jobs of different keys overlap in it);
+ * - `operator`: any RxJS operator, run once per job: its first emission is
+ *   the result, an error fails the job, and emitting nothing fails it with
+ *   REALER_ERR_STAGE_LOST_JOB.
+ * A stage may return its job skipped (`skip`, job.ts): acked, no output.
+ *
+ * `syncStage`, `asyncStage` and `defineStage` make the common kind: a stage
+ * that needs a decoded job and adds to it (a filter, a lookup into
+ * `context`), which may stand anywhere after decode.
  */
-import {
-  catchError,
-  defaultIfEmpty,
-  map,
-  mergeMap,
-  type Observable,
-  type OperatorFunction,
-  of,
-  take,
-} from "rxjs";
-import { dispositionOf, type RealerErrorConstructor, StageLostJob } from "../errors.js";
-import { type StageLedger, stageLedger } from "../metrics/ledger.js";
-import { mapAsync } from "./map-async.js";
-import type { Job, Stage } from "./types.js";
+import type { Observable, OperatorFunction } from "rxjs";
+import type { RealerErrorConstructor } from "../errors.js";
+import type { Claimed, Decoded, Formatted, Routed, Skipped } from "./job.js";
 
-/** True when the job has neither failed nor been skipped. */
-export const healthy = (job: Job): boolean => !job.failure && !job.skipped;
+/** How far a job has come, in the order stages take it there. */
+export type Progress = "claimed" | "decoded" | "routed" | "formatted";
 
-/** The job, failed at `stage` with `err` and the disposition its catalogue code gives. */
-export function fail(job: Job, stage: string, err: unknown): Job {
-  const error = err instanceof Error ? err : new Error(String(err));
-  return { ...job, failure: { stage, error, disposition: dispositionOf(error) } };
+/** The job of each progress. */
+export interface JobAt {
+  claimed: Claimed;
+  decoded: Decoded;
+  routed: Routed;
+  formatted: Formatted;
 }
 
-/** The job, skipped at `stage`: it is acked without producing anything. */
-export function skip(job: Job, stage: string, reason: string): Job {
-  return { ...job, skipped: { stage, reason } };
+interface StageInfo<N extends Progress, G extends Progress> {
+  /** Names the stage in the ledger, in failures and in dead letters. */
+  readonly name: string;
+  /** The catalogue errors it can fail a job with, each with its disposition. */
+  readonly failures: readonly RealerErrorConstructor[];
+  /** What a job must have when it reaches the stage: a list puts it after a stage that gives it. */
+  readonly needs: N;
+  /**
+   * What the job has when it leaves. A stage that only adds to a job gives
+   * what it needs, and keeps whatever more the job had (it returns `{ ...job, ... }`).
+   */
+  readonly gives: G;
 }
 
-function countOut(ledger: StageLedger, name: string, job: Job): Job {
-  const f = job.failure;
-  if (!f && !job.skipped) ledger.passed();
-  else if (f && f.stage === name) {
-    ledger.out(f.disposition === "retry" ? "retried" : f.disposition === "fatal" ? "failed" : "dropped");
-  } else if (job.skipped?.stage === name) ledger.out("dropped");
-  else ledger.passed();
-  return job;
+// Methods, not function properties: a stage of any progress fits a list of
+// stages (`Stage<Progress, Progress>`); compileStages checks each list's order,
+// so a stage only ever gets jobs of the shape it needs.
+export interface SyncStage<N extends Progress, G extends Progress> extends StageInfo<N, G> {
+  readonly kind: "sync";
+  run(job: JobAt[N]): JobAt[G] | Skipped;
 }
 
-function asStage(
-  name: string,
-  failures: readonly RealerErrorConstructor[],
-  op: OperatorFunction<Job, Job>,
-  step?: (job: Job) => Job,
-): Stage {
-  return Object.assign(op, { stageName: name, failures }, step ? { step } : {});
+export interface AsyncStage<N extends Progress, G extends Progress> extends StageInfo<N, G> {
+  readonly kind: "async";
+  run(job: JobAt[N]): Promise<JobAt[G] | Skipped>;
 }
 
+export interface OperatorStage<N extends Progress, G extends Progress> extends StageInfo<N, G> {
+  readonly kind: "operator";
+  operator(jobs: Observable<JobAt[N]>): Observable<JobAt[G] | Skipped>;
+}
+
+/** A stage; by default one that needs a decoded job and adds to it. */
+export type Stage<N extends Progress = "decoded", G extends Progress = N> =
+  | SyncStage<N, G>
+  | AsyncStage<N, G>
+  | OperatorStage<N, G>;
+
+/** A stage of any progress, as a stage list holds them. */
+export type AnyStage = Stage<Progress, Progress>;
+
+/** A synchronous stage on decoded jobs: `fn` maps a healthy job to its next form (or throws). */
 export function syncStage(
   name: string,
   failures: readonly RealerErrorConstructor[],
-  fn: (job: Job) => Job,
+  fn: (job: Decoded) => Decoded | Skipped,
 ): Stage {
-  const ledger = stageLedger(name);
-  const step = (job: Job): Job => {
-    if (!healthy(job)) return job;
-    ledger.in();
-    let out: Job;
-    try {
-      out = fn(job);
-    } catch (err) {
-      out = fail(job, name, err);
-    }
-    return countOut(ledger, name, out);
-  };
-  return asStage(name, failures, map(step), step);
+  return { kind: "sync", name, failures, needs: "decoded", gives: "decoded", run: fn };
 }
 
-/**
- * An asynchronous stage. Jobs of different keys overlap in it; per-key order
- * is kept by the worker, which runs one job per key at a time.
- */
+/** An asynchronous stage on decoded jobs: I/O. Jobs of different keys overlap in it. */
 export function asyncStage(
   name: string,
   failures: readonly RealerErrorConstructor[],
-  fn: (job: Job) => Promise<Job>,
+  fn: (job: Decoded) => Promise<Decoded | Skipped>,
 ): Stage {
-  const ledger = stageLedger(name);
-  return asStage(
-    name,
-    failures,
-    // Plain promise callbacks rather than an async wrapper: one promise
-    // fewer per job on the hot path (the publish stage).
-    mapAsync((job) => {
-      if (!healthy(job)) return Promise.resolve(job);
-      ledger.in();
-      let p: Promise<Job>;
-      try {
-        p = Promise.resolve(fn(job));
-      } catch (err) {
-        return Promise.resolve(countOut(ledger, name, fail(job, name, err)));
-      }
-      return p.then(
-        (out) => countOut(ledger, name, out),
-        (err: unknown) => countOut(ledger, name, fail(job, name, err)),
-      );
-    }),
-  );
+  return { kind: "async", name, failures, needs: "decoded", gives: "decoded", run: fn };
 }
 
 /**
- * Wraps a user-written operator as a stage. The operator sees one healthy job
- * at a time; its first emission is the stage's result, an error fails that
- * job, and emitting nothing fails it with REALER_ERR_STAGE_LOST_JOB.
+ * A user-written RxJS operator as a stage on decoded jobs. The operator sees
+ * one healthy job at a time; its first emission is the stage's result, an
+ * error fails that job, and emitting nothing fails it with REALER_ERR_STAGE_LOST_JOB.
  */
 export function defineStage(
   name: string,
   failures: readonly RealerErrorConstructor[],
-  operator: OperatorFunction<Job, Job>,
+  operator: OperatorFunction<Decoded, Decoded | Skipped>,
 ): Stage {
-  const ledger = stageLedger(name);
-  const run = (job: Job): Observable<Job> =>
-    of(job).pipe(
-      operator,
-      take(1),
-      catchError((err: unknown) => of(fail(job, name, err))),
-      defaultIfEmpty(undefined),
-      map((out) => countOut(ledger, name, out ?? fail(job, name, new StageLostJob(name)))),
-    );
-  return asStage(
-    name,
-    failures,
-    mergeMap((job) => {
-      if (!healthy(job)) return of(job);
-      ledger.in();
-      return run(job);
-    }),
-  );
+  return { kind: "operator", name, failures, needs: "decoded", gives: "decoded", operator };
 }

@@ -1,7 +1,7 @@
 import type { Broker, PubAck } from "../broker/types.js";
 import { channelSubject } from "../events/channel.js";
 import { type Event, encodeChannelMessage } from "../events/envelope.js";
-import type { Output } from "./types.js";
+import type { Output } from "./handler.js";
 
 /**
  * Stores one channel message of `event` on the channel stream. Its dedupe id is

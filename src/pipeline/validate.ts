@@ -1,7 +1,7 @@
 import { EventInvalid, HeaderInvalid } from "../errors.js";
 import { checkEnvelope } from "../events/envelope-rules.js";
+import type { Handler } from "./handler.js";
 import { syncStage } from "./stage.js";
-import type { Handler } from "./types.js";
 
 /**
  * Checks the envelope rules every producer checks too (events/envelope-rules.ts:
@@ -12,7 +12,7 @@ import type { Handler } from "./types.js";
  */
 export function validate(handlers: ReadonlyMap<string, Handler>) {
   return syncStage("validate", [EventInvalid], (job) => {
-    const event = job.event!;
+    const { event } = job;
     try {
       checkEnvelope(event);
     } catch (err) {
@@ -21,7 +21,7 @@ export function validate(handlers: ReadonlyMap<string, Handler>) {
     }
     const handler = handlers.get(event.type);
     if (!handler) throw new EventInvalid(`no handler for type ${event.type}`);
-    const why = handler.validate?.(job.body!, event);
+    const why = handler.validate?.(job.body, event);
     if (why) throw new EventInvalid(why);
     return job;
   });

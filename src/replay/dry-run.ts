@@ -4,8 +4,8 @@
  */
 import { channelSubject } from "../events/channel.js";
 import { decodeChannelMessage, decodeEnvelope, decodePayload, type Event } from "../events/envelope.js";
+import type { Output } from "../pipeline/handler.js";
 import { Renderer } from "../pipeline/render.js";
-import type { Output } from "../pipeline/types.js";
 import { planReplay, type ReplayContext, sourceOf } from "./replayer.js";
 import type { ReplayRequest } from "./types.js";
 

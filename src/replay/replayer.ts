@@ -23,9 +23,9 @@ import { decodeEnvelope, decodePayload, type Event } from "../events/envelope.js
 import { eventTypeFilter } from "../events/partition.js";
 import type { EventRegistry } from "../events/registry.js";
 import type { Logger } from "../log/logger.js";
+import type { Handler, Output } from "../pipeline/handler.js";
 import { Renderer } from "../pipeline/render.js";
 import { storeOutput } from "../pipeline/store-output.js";
-import type { Handler, Output } from "../pipeline/types.js";
 import { type CheckpointStore, newReplayId } from "./checkpoint.js";
 import { Pacer } from "./pacer.js";
 import { Progress, type ProgressSink } from "./progress.js";

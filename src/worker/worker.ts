@@ -10,7 +10,7 @@
  *
  * The consumer allows `maxDeliver + 1` deliveries: the extra one only reaches
  * a worker when no ordinary attempt settled the event (its worker died), and
- * the attempts stage dead-letters it at once (pipeline/attempts.ts).
+ * the max-deliveries guard dead-letters it at once (pipeline/max-deliveries.ts).
  *
  * Supervision: a stage that throws fails only its job (stage.ts); a pull that
  * fails is retried with a doubling delay, capped at 30 s; an Rx error in the
@@ -23,14 +23,16 @@
  * flight before it resolves (open pulls end on their own first, within
  * `fetchExpiresMs`), and leaves a failed worker "failed".
  */
-import { type OperatorFunction, Subject, type Subscription } from "rxjs";
+import { Subject, type Subscription } from "rxjs";
 import type { Broker, ConsumerSpec } from "../broker/types.js";
 import type { WorkerConfig } from "../config/config.js";
 import { partitionDurable, partitionFilter } from "../events/partition.js";
 import type { Logger } from "../log/logger.js";
-import { attempts } from "../pipeline/attempts.js";
+import { compileStages } from "../pipeline/compile.js";
+import { type Claimed, newJob } from "../pipeline/job.js";
+import { maxDeliveriesGuard } from "../pipeline/max-deliveries.js";
+import type { CompiledPipeline } from "../pipeline/pipeline.js";
 import { type Settled, settle } from "../pipeline/settle.js";
-import { type Job, newJob } from "../pipeline/types.js";
 
 /** The longest pause between failed pulls, ms. */
 const MAX_PULL_BACKOFF_MS = 30_000;
@@ -69,7 +71,7 @@ export interface WorkerOptions {
   partitions: number;
   deadLetterPrefix: string;
   config: WorkerConfig;
-  pipeline: OperatorFunction<Job, Job>;
+  pipeline: CompiledPipeline;
   log: Logger;
   /** Called for every settled event (tests and metrics). */
   onSettled?: (s: Settled) => void;
@@ -86,7 +88,7 @@ export class Worker {
   readonly counts: WorkerCounts = { claimed: 0, acked: 0, retried: 0, dead: 0 };
   #state: WorkerState = "idle";
   readonly #o: WorkerOptions;
-  readonly #input = new Subject<Job>();
+  readonly #input = new Subject<Claimed>();
   #sub: Subscription | undefined;
   #inFlight = 0;
   #reserved = 0;
@@ -97,7 +99,7 @@ export class Worker {
   /** Per partition, whether a pull is open for it. */
   #pulling: boolean[] = [];
   /** The partition the next round of pulls starts at (so every one gets its turn). */
-  #next = 0;
+  #firstPartition = 0;
   #broken = false;
   #failure: Error | undefined;
   #resolveFatal: ((err: Error) => void) | undefined;
@@ -139,8 +141,8 @@ export class Worker {
     this.#pulling = new Array<boolean>(partitions).fill(false);
     this.#sub = this.#input
       .pipe(
-        attempts(config.maxDeliver),
-        this.#o.pipeline,
+        compileStages([maxDeliveriesGuard(config.maxDeliver)], "claimed"),
+        this.#o.pipeline.operator,
         settle({
           broker,
           deadLetterPrefix: this.#o.deadLetterPrefix,
@@ -150,6 +152,7 @@ export class Worker {
           log: this.#o.log,
           ackDelayMs: config.ackDelayMs,
           ackBatch: Math.max(1, Math.floor(config.maxInFlight / 8)),
+          writes: this.#o.pipeline.writes,
         }),
       )
       .subscribe({
@@ -176,7 +179,7 @@ export class Worker {
     this.#abort.abort();
     this.#notify();
     await this.#loop;
-    while ((this.#inFlight > 0 && !this.#broken) || this.#reserved > 0) await this.#changed();
+    while ((this.#inFlight > 0 && !this.#broken) || this.#reserved > 0) await this.#nextChange();
     this.#input.complete();
     this.#sub?.unsubscribe();
     if (!this.#failure) this.#state = "stopped";
@@ -205,7 +208,7 @@ export class Worker {
         this.counts.dead++;
         break;
       case "fatal":
-        this.#fail(s.job.failure!.error);
+        if (s.job.failure) this.#fail(s.job.failure.error);
         break;
     }
     this.#o.onSettled?.(s);
@@ -218,7 +221,7 @@ export class Worker {
     w?.();
   }
 
-  #changed(): Promise<void> {
+  #nextChange(): Promise<void> {
     return new Promise((resolve) => {
       const prev = this.#wake;
       this.#wake = () => {
@@ -234,11 +237,11 @@ export class Worker {
     while (this.#state === "running") {
       // A pull for every partition without one, while credit lasts.
       for (let i = 0; i < n && max - this.#inFlight - this.#reserved > 0; i++) {
-        const p = (this.#next + i) % n;
-        if (!this.#pulling[p]) this.#launch(p);
+        const p = (this.#firstPartition + i) % n;
+        if (!this.#pulling[p]) this.#pullPartition(p);
       }
-      this.#next = (this.#next + 1) % n;
-      await this.#changed();
+      this.#firstPartition = (this.#firstPartition + 1) % n;
+      await this.#nextChange();
     }
   }
 
@@ -262,7 +265,7 @@ export class Worker {
   }
 
   /** Pulls partition `p`'s next event (its consumer has at most one claimed). */
-  #launch(p: number): void {
+  #pullPartition(p: number): void {
     const n = 1;
     this.#pulling[p] = true;
     this.#reserved += n;

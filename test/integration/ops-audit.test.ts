@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { map } from "rxjs";
 import { trackHub } from "../../src/admin/metrics-http.js";
 import { JetStreamBroker } from "../../src/broker/jetstream/broker.js";
 import { CommentCreated } from "../../src/demo/comments.js";
@@ -9,8 +8,8 @@ import { audit, takeSnapshot } from "../../src/ops/audit.js";
 import { formatAudit } from "../../src/ops/audit-format.js";
 import { localMetrics } from "../../src/ops/metrics-source.js";
 import { workerConsumerState } from "../../src/ops/worker-consumers.js";
-import { standardPipeline } from "../../src/pipeline/pipeline.js";
-import type { Job, Stage } from "../../src/pipeline/types.js";
+import { compilePipeline } from "../../src/pipeline/pipeline.js";
+import { syncStage } from "../../src/pipeline/stage.js";
 import { Worker } from "../../src/worker/worker.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type SseClient, sseConnect } from "../helpers/sse-client.js";
@@ -91,17 +90,14 @@ describe("realer audit on JetStream", () => {
 
   it("names the stage where a test drops messages on purpose", async () => {
     await stack.worker!.stop();
-    // Not a stage, so nothing counts it: a bare operator that drops every other job between route and
-    // format without accounting for it (marks it skipped: later stages pass it by and settle acks it).
-    const leak = Object.assign(
-      map(
-        (job: Job): Job =>
-          Number((job.body as { comment: { id: string } }).comment.id.slice(1)) % 2 === 0
-            ? job
-            : { ...job, skipped: { stage: "leak", reason: "dropped on purpose" } },
-      ),
-      { stageName: "leak", failures: [] },
-    ) as unknown as Stage;
+    // A stage with a ledger bug: it drops every other job between route and format by marking it
+    // skipped in another stage's name, so it counts the job as passed and no stage counts it as dropped
+    // (later stages pass it by and settle acks it).
+    const leak = syncStage("leak", [], (job) =>
+      Number((job.body.comment as { id: string }).id.slice(1)) % 2 === 0
+        ? job
+        : { ...job, skipped: { stage: "elsewhere", reason: "dropped on purpose" } },
+    );
     const worker = new Worker({
       broker,
       stream: stack.cfg.streams.events.name,
@@ -109,7 +105,7 @@ describe("realer audit on JetStream", () => {
       partitions: stack.cfg.subjects.eventPartitions,
       deadLetterPrefix: stack.cfg.subjects.deadLetters,
       config: stack.cfg.worker,
-      pipeline: standardPipeline({
+      pipeline: compilePipeline({
         broker,
         registry: stack.domain.registry,
         handlers: stack.domain.handlers,

@@ -5,7 +5,7 @@ import type { StoredMessage } from "../../src/broker/types.js";
 import { CommentCreated } from "../../src/demo/comments.js";
 import { decodeChannelMessage } from "../../src/events/envelope.js";
 import { createLogger } from "../../src/log/logger.js";
-import type { Handler } from "../../src/pipeline/types.js";
+import type { Handler } from "../../src/pipeline/handler.js";
 import { CheckpointStore } from "../../src/replay/checkpoint.js";
 import { dryRun } from "../../src/replay/dry-run.js";
 import { type ReplayContext, replay, resume } from "../../src/replay/replayer.js";

@@ -15,7 +15,7 @@ import { createEvent, decodeChannelMessage, type Event, encodeEvent } from "../.
 import { eventSubject } from "../../src/events/partition.js";
 import { createLogger } from "../../src/log/logger.js";
 import { workerConsumerState } from "../../src/ops/worker-consumers.js";
-import { type PipelineSpec, standardPipeline } from "../../src/pipeline/pipeline.js";
+import { compilePipeline, type PipelineSpec } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { Worker } from "../../src/worker/worker.js";
 import type { SuiteBroker } from "../helpers/brokers.js";
@@ -217,7 +217,7 @@ export async function startInProcessWorker(
     partitions: fx.cfg.subjects.eventPartitions,
     deadLetterPrefix: fx.cfg.subjects.deadLetters,
     config: fx.cfg.worker,
-    pipeline: standardPipeline({
+    pipeline: compilePipeline({
       broker,
       registry: domain.registry,
       handlers: domain.handlers,

@@ -11,6 +11,7 @@ import { CommentCreated } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
 import { checkEnvelope, MAX_ID_LENGTH, MAX_KEY_LENGTH } from "../../src/events/envelope-rules.js";
 import { eventFromJson } from "../../src/ingest/parse.js";
+import { compileStages } from "../../src/pipeline/compile.js";
 import { validate } from "../../src/pipeline/validate.js";
 import { Producer } from "../../src/producer/producer.js";
 import { commentEvent, decodedJob, domain, outcome } from "./stage-fixtures.js";
@@ -82,7 +83,9 @@ describe("envelope rules", () => {
 
       // The worker: an event written straight onto the stream, which no producer checked.
       const stored = commentEvent("1", "x", fields);
-      const [out] = await firstValueFrom(from([decodedJob(stored)]).pipe(validate(handlers), toArray()));
+      const [out] = await firstValueFrom(
+        from([decodedJob(stored)]).pipe(compileStages([validate(handlers)]), toArray()),
+      );
       assert.equal(outcome(out!), "fail:validate:REALER_ERR_EVENT_INVALID:drop");
     });
   }

@@ -14,13 +14,14 @@ import { createLogger } from "../../src/log/logger.js";
 import { registry as metrics } from "../../src/metrics/registry.js";
 import { filter } from "../../src/pipeline/filter.js";
 import {
-  builtinStages,
+  compilePipeline,
   DEFAULT_STAGES,
+  namedStages,
   type PipelineOptions,
-  standardPipeline,
 } from "../../src/pipeline/pipeline.js";
 import type { Settled } from "../../src/pipeline/settle.js";
 import { syncStage } from "../../src/pipeline/stage.js";
+import { TurnWrites } from "../../src/pipeline/turn-writes.js";
 import { Worker } from "../../src/worker/worker.js";
 import { waitFor } from "../helpers/wait.js";
 import { commentEvent, domain } from "./stage-fixtures.js";
@@ -82,7 +83,7 @@ describe("assembled pipelines", () => {
       partitions: cfg.subjects.eventPartitions,
       deadLetterPrefix: cfg.subjects.deadLetters,
       config: cfg.worker,
-      pipeline: standardPipeline(o),
+      pipeline: compilePipeline(o),
       log: createLogger({ level: "silent" }),
       onSettled: (s) => settled.push(s),
     });
@@ -100,15 +101,27 @@ describe("assembled pipelines", () => {
     );
 
   it("refuses an unknown stage name or a pipeline for an unregistered type with REALER_ERR_CONFIG_INVALID", () => {
-    assert.throws(() => standardPipeline(options({ spec: { "*": ["validate", "teleport"] } })), {
+    assert.throws(() => compilePipeline(options({ spec: { "*": ["validate", "teleport"] } })), {
       code: "REALER_ERR_CONFIG_INVALID",
       message: /unknown stage "teleport"/,
     });
-    assert.throws(() => standardPipeline(options({ spec: { "nope.v1.Thing": DEFAULT_STAGES } })), {
+    assert.throws(() => compilePipeline(options({ spec: { "nope.v1.Thing": DEFAULT_STAGES } })), {
       code: "REALER_ERR_CONFIG_INVALID",
     });
+    // A stage before what it needs would fail every event: it is a configuration error instead.
+    assert.throws(
+      () => compilePipeline(options({ spec: { "*": ["validate", "format", "route", "publish"] } })),
+      {
+        code: "REALER_ERR_CONFIG_INVALID",
+        message: /stage "format" needs a routed job: put it after route/,
+      },
+    );
+    assert.throws(() => compilePipeline(options({ spec: { "*": ["validate", "route", "publish"] } })), {
+      code: "REALER_ERR_CONFIG_INVALID",
+      message: /stage "publish" needs a formatted job: put it after format/,
+    });
     assert.deepEqual(
-      [...builtinStages(options()).keys()],
+      [...namedStages(options(), new TurnWrites()).keys()],
       ["validate", "dedupe", "route", "format", "publish"],
     );
   });

@@ -1,5 +1,5 @@
 /**
- * Consecutive synchronous stages run in one operator (pipeline.ts `fuse`):
+ * Consecutive synchronous stages run in one operator (compile.ts):
  * the jobs that come out, the failures and the stages each job reached must be
  * exactly those of the stages piped one by one.
  */
@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { firstValueFrom, from, type OperatorFunction, toArray } from "rxjs";
 import { EventInvalid } from "../../src/errors.js";
-import { assembleStages } from "../../src/pipeline/pipeline.js";
-import { asyncStage, syncStage } from "../../src/pipeline/stage.js";
-import type { Job, Stage } from "../../src/pipeline/types.js";
+import { compileStages } from "../../src/pipeline/compile.js";
+import type { Job } from "../../src/pipeline/job.js";
+import { asyncStage, type Stage, syncStage } from "../../src/pipeline/stage.js";
 import { commentEvent, decodedJob, outcome } from "./stage-fixtures.js";
 
 /** A stage list whose stages record, per stage, the seqs of the jobs they ran on. */
@@ -47,13 +47,14 @@ async function run(op: OperatorFunction<Job, Job>): Promise<string[]> {
     .map((j) => `${j.delivery.seq}:${outcome(j)}:${Object.keys(j.context ?? {}).join("")}`);
 }
 
-describe("fused synchronous stages", () => {
+describe("folded synchronous stages", () => {
   it("emit the same jobs, failures and context as the stages piped one by one", async () => {
     const seenFused = new Map<string, number[]>();
-    const fused = await run(assembleStages(recordingStages(seenFused), new Map()));
+    const fused = await run(compileStages(recordingStages(seenFused)));
     const seenPiped = new Map<string, number[]>();
     const [a, b, c, d] = recordingStages(seenPiped);
-    const piped = await run((s) => s.pipe(a!, b!, c!, d!));
+    const one = (s: Stage) => compileStages([s]);
+    const piped = await run((s) => s.pipe(one(a!), one(b!), one(c!), one(d!)));
     assert.deepEqual(fused, piped);
     assert.equal(fused[2], "3:fail:fuse-a:REALER_ERR_EVENT_INVALID:drop:");
     assert.equal(fused[3], "4:fail:fuse-d:REALER_ERR_EVENT_INVALID:drop:abc");
@@ -65,15 +66,15 @@ describe("fused synchronous stages", () => {
 
   it("never run a later stage on a job an earlier stage in the same fused run failed", async () => {
     const seen = new Map<string, number[]>();
-    await run(assembleStages(recordingStages(seen), new Map()));
+    await run(compileStages(recordingStages(seen)));
     assert.deepEqual(seen.get("fuse-a")?.length, 12);
     for (const n of seen.get("fuse-b") ?? []) assert.notEqual(n % 3, 0, `fuse-b ran on failed job ${n}`);
     assert.equal(seen.get("fuse-b")?.length, 8);
   });
 
-  it("mark only stages made by syncStage as fusable", () => {
+  it("are plain data: a stage says its kind, and only synchronous ones are folded", () => {
     const [a, , c] = recordingStages(new Map());
-    assert.equal(typeof a!.step, "function");
-    assert.equal(c!.step, undefined);
+    assert.equal(a!.kind, "sync");
+    assert.equal(c!.kind, "async");
   });
 });

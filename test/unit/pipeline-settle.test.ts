@@ -6,9 +6,9 @@ import { MemoryBroker } from "../../src/broker/memory/broker.js";
 import type { Broker, StoredMessage } from "../../src/broker/types.js";
 import { EventInvalid, PublishFailed, StageFatal } from "../../src/errors.js";
 import { createLogger } from "../../src/log/logger.js";
-import { retryDelay, type Settled, settle } from "../../src/pipeline/settle.js";
-import { fail, skip } from "../../src/pipeline/stage.js";
-import type { Job } from "../../src/pipeline/types.js";
+import { fail, type Job, skip } from "../../src/pipeline/job.js";
+import { retryDelay, type Settled, type SettleOptions, settle } from "../../src/pipeline/settle.js";
+import { TurnWrites } from "../../src/pipeline/turn-writes.js";
 import { commentEvent, decodedJob, type FakeDelivery } from "./stage-fixtures.js";
 
 const log = createLogger({ level: "silent" });
@@ -21,20 +21,19 @@ describe("settle", () => {
     await broker.ensureStream({ name: "DLQ", subjects: ["dlq.>"] });
   });
 
+  const options = (over: Partial<SettleOptions> = {}): SettleOptions => ({
+    broker,
+    deadLetterPrefix: "dlq",
+    maxDeliver: 3,
+    retryDelayMs: 100,
+    maxRetryDelayMs: 350,
+    log,
+    writes: new TurnWrites(),
+    ...over,
+  });
+
   const run = (jobs: Job[], b: Broker = broker): Promise<Settled[]> =>
-    firstValueFrom(
-      from(jobs).pipe(
-        settle({
-          broker: b,
-          deadLetterPrefix: "dlq",
-          maxDeliver: 3,
-          retryDelayMs: 100,
-          maxRetryDelayMs: 350,
-          log,
-        }),
-        toArray(),
-      ),
-    );
+    firstValueFrom(from(jobs).pipe(settle(options({ broker: b })), toArray()));
 
   async function deadLetters(): Promise<StoredMessage[]> {
     const out: StoredMessage[] = [];
@@ -59,18 +58,7 @@ describe("settle", () => {
     const input = new Subject<Job>();
     const settled: Settled[] = [];
     const sub = input
-      .pipe(
-        settle({
-          broker,
-          deadLetterPrefix: "dlq",
-          maxDeliver: 3,
-          retryDelayMs: 100,
-          maxRetryDelayMs: 350,
-          log,
-          ackDelayMs: 40,
-          ackBatch: 3,
-        }),
-      )
+      .pipe(settle(options({ ackDelayMs: 40, ackBatch: 3 })))
       .subscribe((s) => settled.push(s));
     try {
       const [a, b, c, d, e] = [1, 2, 3, 4, 5].map((seq) => decodedJob(commentEvent("1", "x"), seq));
@@ -92,6 +80,27 @@ describe("settle", () => {
         settled.map((s) => [s.job.delivery.seq, s.outcome]),
         [1, 2, 3, 4, 5].map((seq) => [seq, "acked"]),
       );
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it("sends held-back acks right after the pipeline's next publishes start, not only when the delay ends", async () => {
+    const writes = new TurnWrites();
+    const input = new Subject<Job>();
+    const sub = input.pipe(settle(options({ ackDelayMs: 60_000, ackBatch: 100, writes }))).subscribe();
+    try {
+      const job = decodedJob(commentEvent("1", "x"));
+      input.next(job);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls(job), [], "held back");
+      const order: string[] = [];
+      const publishing = writes.startAtTurnEnd(async () => {
+        order.push(`publish started, acks so far: ${calls(job).length}`);
+      });
+      await publishing;
+      assert.deepEqual(order, ["publish started, acks so far: 0"]);
+      assert.deepEqual(calls(job), ["ack"], "acked in the same run as the publish started");
     } finally {
       sub.unsubscribe();
     }

@@ -4,8 +4,8 @@ import { describe, it } from "node:test";
 import { escapeHtml } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
 import { createEvent, type Event } from "../../src/events/envelope.js";
+import type { Handler } from "../../src/pipeline/handler.js";
 import { compileTemplate, Renderer } from "../../src/pipeline/render.js";
-import type { Handler } from "../../src/pipeline/types.js";
 
 const invalid = (message: RegExp) => (err: Error) =>
   codeOf(err) === "REALER_ERR_EVENT_INVALID" && message.test(err.message);

@@ -1,27 +1,16 @@
 /** Ordinary async tests for the asynchronous stages: enrich, batch, and user stages made with defineStage. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  delay,
-  EMPTY,
-  firstValueFrom,
-  from,
-  map,
-  mergeMap,
-  type OperatorFunction,
-  of,
-  throwError,
-  toArray,
-} from "rxjs";
+import { delay, EMPTY, firstValueFrom, from, map, mergeMap, of, throwError, toArray } from "rxjs";
 import { EventInvalid } from "../../src/errors.js";
 import { batch } from "../../src/pipeline/batch.js";
+import { compileStages } from "../../src/pipeline/compile.js";
 import { enrich } from "../../src/pipeline/enrich.js";
-import { defineStage } from "../../src/pipeline/stage.js";
-import type { Job, Stage } from "../../src/pipeline/types.js";
+import type { Job } from "../../src/pipeline/job.js";
+import { defineStage, type Stage } from "../../src/pipeline/stage.js";
 import { commentEvent, decodedJob, type FakeDelivery, outcome } from "./stage-fixtures.js";
 
-const run = (stage: Stage | OperatorFunction<Job, Job>, jobs: Job[]) =>
-  firstValueFrom(from(jobs).pipe(stage, toArray()));
+const run = (stage: Stage, jobs: Job[]) => firstValueFrom(from(jobs).pipe(compileStages([stage]), toArray()));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("enrich stage", () => {

@@ -5,7 +5,7 @@ import { CommentCreated, registerComments } from "../../src/demo/comments.js";
 import { codeOf } from "../../src/errors.js";
 import { createEvent, type Event, encodeEvent } from "../../src/events/envelope.js";
 import { EventRegistry } from "../../src/events/registry.js";
-import type { Job } from "../../src/pipeline/types.js";
+import type { Decoded, Job } from "../../src/pipeline/job.js";
 
 export interface FakeDelivery extends Delivery {
   /** "ack", "term", "nak:<ms>" and "working", in call order. */
@@ -51,7 +51,7 @@ export function domain() {
 }
 
 /** A job as it leaves decode. */
-export function decodedJob(e: Event, seq = 1, deliveryCount = 1): Job {
+export function decodedJob(e: Event, seq = 1, deliveryCount = 1): Decoded {
   const { registry } = domain();
   return {
     delivery: fakeDelivery(encodeEvent(e), seq, deliveryCount),

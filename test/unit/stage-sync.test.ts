@@ -8,15 +8,16 @@ import { describe, it } from "node:test";
 import { map } from "rxjs";
 import { TestScheduler } from "rxjs/testing";
 import { createEvent, encodeEvent } from "../../src/events/envelope.js";
-import { attempts } from "../../src/pipeline/attempts.js";
+import { compileStages } from "../../src/pipeline/compile.js";
 import { decode } from "../../src/pipeline/decode.js";
 import { dedupe } from "../../src/pipeline/dedupe.js";
 import { filter } from "../../src/pipeline/filter.js";
 import { format } from "../../src/pipeline/format.js";
+import { fail, type Job } from "../../src/pipeline/job.js";
+import { maxDeliveriesGuard } from "../../src/pipeline/max-deliveries.js";
 import { Renderer } from "../../src/pipeline/render.js";
 import { route } from "../../src/pipeline/route.js";
-import { fail, syncStage } from "../../src/pipeline/stage.js";
-import type { Job, Stage } from "../../src/pipeline/types.js";
+import { type AnyStage, syncStage } from "../../src/pipeline/stage.js";
 import { validate } from "../../src/pipeline/validate.js";
 import { commentEvent, decodedJob, domain, fakeDelivery, outcome } from "./stage-fixtures.js";
 
@@ -24,7 +25,7 @@ const scheduler = () => new TestScheduler((actual, expected) => assert.deepStric
 
 /** Runs `stage` over `jobs` on the marble `input` and expects `output` with values summarized by `view`. */
 function marble(
-  stage: Stage,
+  stage: AnyStage,
   input: string,
   jobs: Record<string, Job>,
   output: string,
@@ -32,7 +33,10 @@ function marble(
   view: (j: Job) => unknown = outcome,
 ) {
   scheduler().run(({ cold, expectObservable }) => {
-    expectObservable(cold(input, jobs).pipe(stage, map(view))).toBe(output, values);
+    expectObservable(cold(input, jobs).pipe(compileStages([stage], stage.needs), map(view))).toBe(
+      output,
+      values,
+    );
   });
 }
 
@@ -171,10 +175,10 @@ describe("dedupe stage", () => {
   });
 });
 
-describe("attempts stage", () => {
+describe("max-deliveries guard (the attempts stage)", () => {
   it("fails a delivery past maxDeliver with REALER_ERR_MAX_DELIVERIES and passes the others", () => {
     marble(
-      attempts(3),
+      maxDeliveriesGuard(3),
       "a-b|",
       { a: decodedJob(commentEvent("1", "x"), 1, 3), b: decodedJob(commentEvent("1", "x"), 2, 4) },
       "x-y|",

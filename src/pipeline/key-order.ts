@@ -1,5 +1,5 @@
 /**
- * Per-key ordering: `keyed(keyOf, section)` lets at most one job per key be
+ * Per-key ordering: `inKeyOrder(keyOf, section)` lets at most one job per key be
  * inside `section` at a time, in arrival order; jobs of different keys go
  * through it together. Because a key never has two jobs inside, the section
  * may reorder freely (async stages finish in any order) and each key's
@@ -19,18 +19,18 @@
  */
 import { Observable, type OperatorFunction, Subject } from "rxjs";
 
-/** Live counts of a keyed section, for gauges and tests. */
-export interface KeyedStats {
+/** Live counts of a section run in key order, for gauges and tests. */
+export interface KeyOrderStats {
   /** Keys with a job inside the section or waiting for it. */
   openKeys: number;
   /** Jobs waiting because their key is busy. */
   waiting: number;
 }
 
-export function keyed<T>(
+export function inKeyOrder<T>(
   keyOf: (t: T) => string | number,
   section: OperatorFunction<T, T>,
-  stats: KeyedStats = { openKeys: 0, waiting: 0 },
+  stats: KeyOrderStats = { openKeys: 0, waiting: 0 },
 ): OperatorFunction<T, T> {
   return (source) =>
     new Observable<T>((subscriber) => {

@@ -1,8 +1,8 @@
-/** keyed: one job per key inside the section at a time, in arrival order; keys in parallel; keys forgotten when idle. */
+/** inKeyOrder: one job per key inside the section at a time, in arrival order; keys in parallel; keys forgotten when idle. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { count, firstValueFrom, from, map, mergeMap, Subject, tap, toArray } from "rxjs";
-import { type KeyedStats, keyed } from "../../src/pipeline/keyed.js";
+import { inKeyOrder, type KeyOrderStats } from "../../src/pipeline/key-order.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -11,7 +11,7 @@ interface Item {
   n: number;
 }
 
-describe("keyed", () => {
+describe("inKeyOrder", () => {
   it("keeps each key's order through a section that reorders, while different keys overlap", async () => {
     const input: Item[] = Array.from({ length: 200 }, (_, i) => ({
       key: `k${i % 10}`,
@@ -22,7 +22,7 @@ describe("keyed", () => {
     const inside = new Set<string>();
     const out = await firstValueFrom(
       from(input).pipe(
-        keyed(
+        inKeyOrder(
           (x) => x.key,
           mergeMap(async (x: Item) => {
             assert.ok(!inside.has(x.key), `${x.key} had two jobs inside at once`);
@@ -50,7 +50,7 @@ describe("keyed", () => {
   it("waits for the last job inside before it completes", async () => {
     const out = await firstValueFrom(
       from([1, 2, 3]).pipe(
-        keyed(
+        inKeyOrder(
           () => "same",
           mergeMap(async (n: number) => {
             await sleep(5);
@@ -66,7 +66,7 @@ describe("keyed", () => {
   it("passes a synchronous section straight through", async () => {
     const out = await firstValueFrom(
       from([1, 2, 3, 4]).pipe(
-        keyed(
+        inKeyOrder(
           (n) => String(n % 2),
           map((n: number) => n + 10),
         ),
@@ -79,14 +79,14 @@ describe("keyed", () => {
   it("forgets every key after its last job, so state stays bounded by the jobs in flight", async () => {
     const N = 20_000;
     const BOUND = 256;
-    const stats: KeyedStats = { openKeys: 0, waiting: 0 };
+    const stats: KeyOrderStats = { openKeys: 0, waiting: 0 };
     const input = new Subject<number>();
     let inFlight = 0;
     let peakKeys = 0;
     const waiters: (() => void)[] = [];
     const done = firstValueFrom(
       input.pipe(
-        keyed(
+        inKeyOrder(
           (i) => `key-${i % 5000}`,
           mergeMap(async (i: number) => {
             peakKeys = Math.max(peakKeys, stats.openKeys);
